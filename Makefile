@@ -1,0 +1,71 @@
+# Two commands do everything on a fresh machine: `make run` and `make test` (see README).
+SHELL := /bin/bash
+PY := .venv/bin/python
+RASA := .venv/bin/rasa
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONPATH := $(CURDIR)
+
+SPACY_MODEL := build/spacy_en_clinic/meta.json
+TOPICS := $(wildcard content/topics/*.yml)
+TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) data/nlu/faq.yml \
+                $(wildcard clinic_nlp/*.py) $(SPACY_MODEL)
+MODEL_STAMP := models/.trained
+
+.PHONY: install data train run test validate test-stories test-python evaluate bench lint \
+        check-content clean
+
+## Set-up ------------------------------------------------------------------------------------
+install: .venv/.installed $(SPACY_MODEL)
+
+.venv/.installed: requirements.lock scripts/install.sh
+	scripts/install.sh
+
+$(SPACY_MODEL): .venv/.installed data/terms.yml clinic_nlp/build_spacy.py
+	$(PY) -m clinic_nlp.build_spacy
+
+data: data/nlu/faq.yml
+
+data/nlu/faq.yml: .venv/.installed $(TOPICS) $(wildcard clinic_content/*.py)
+	$(PY) -m clinic_content.compile
+
+## Training ----------------------------------------------------------------------------------
+train: install $(MODEL_STAMP)
+
+$(MODEL_STAMP): $(TRAIN_INPUTS)
+	$(RASA) train --quiet --fixed-model-name clinic
+	touch $@
+
+## Running -----------------------------------------------------------------------------------
+run: train
+	scripts/run_all.sh
+
+## Checks and tests --------------------------------------------------------------------------
+test: train
+	scripts/install_browser.sh
+	$(MAKE) lint validate check-content test-stories test-python evaluate
+
+lint: install
+	.venv/bin/ruff check .
+
+validate: data
+	$(RASA) data validate --fail-on-warnings
+
+check-content: data
+	$(PY) -m clinic_content.check
+
+test-stories: train
+	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out results/stories
+
+test-python: train
+	$(PY) -m pytest -q
+
+evaluate: train
+	$(PY) -m tests.evaluation.evaluate --start --check-targets
+
+bench: train
+	$(PY) -m benchmarks.bench
+
+clean:
+	rm -rf build models results .venv data/nlu/faq.yml

@@ -1,0 +1,19 @@
+"""What the action server knows about curated topics: read from the domain Rasa sends along."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Text
+
+FAQ_PREFIX = "utter_faq/"
+
+
+def response_name(topic: Text) -> Text:
+    return f"{FAQ_PREFIX}{topic}"
+
+
+def topic_title(domain: Dict[Text, Any], topic: Text) -> Optional[Text]:
+    """The topic's button title, carried in its response's source payload; None if unknown."""
+    variations = domain.get("responses", {}).get(response_name(topic))
+    if not variations:
+        return None
+    payload = variations[0].get("custom", {}).get("data", {})
+    return payload.get("title") or topic.replace("_", " ").capitalize()

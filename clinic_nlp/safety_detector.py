@@ -1,0 +1,116 @@
+"""Catch emergencies and crises before anything else, whatever the classifier thought.
+
+A statistical classifier can miss a rare phrasing; a visitor in danger must never get an FAQ
+answer. So the last step of the NLU pipeline checks every message against the reviewed
+patterns in data/safety.yml (after fixing small typos) and, on a match, sets the intent to
+`crisis` or `emergency` with full confidence. The classifier is also trained on such messages,
+so either one catching it is enough.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Pattern, Text
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from clinic_nlp.typos import TypoCorrector
+
+CRISIS = "crisis"
+EMERGENCY = "emergency"
+
+
+def normalise(text: str) -> str:
+    """Lowercase, drop apostrophes, turn other punctuation into spaces."""
+    text = text.lower().replace("’", "").replace("'", "")
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _compile(patterns: List[str]) -> List[Pattern[str]]:
+    return [re.compile(p) for p in patterns]
+
+
+@dataclass
+class SafetyRules:
+    """The compiled patterns of data/safety.yml."""
+
+    crisis: List[Pattern[str]]
+    emergency: List[Pattern[str]]
+    symptoms: List[Pattern[str]]
+    context: List[Pattern[str]]
+    corrector: TypoCorrector
+
+    @classmethod
+    def from_file(cls, path: Path) -> "SafetyRules":
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))["safety"]
+        emergency = raw["emergency"]
+        all_patterns = raw["crisis"] + emergency["always"] + emergency["symptoms"]
+        return cls(
+            crisis=_compile(raw["crisis"]),
+            emergency=_compile(emergency["always"]),
+            symptoms=_compile(emergency["symptoms"]),
+            context=_compile(emergency["context"]),
+            corrector=TypoCorrector.from_patterns(all_patterns, raw.get("words", [])),
+        )
+
+    def classify(self, text: str) -> Optional[str]:
+        """`crisis`, `emergency` or None. Crisis first: 988 is the right call for both."""
+        cleaned = self.corrector.correct(normalise(text))
+        if any(p.search(cleaned) for p in self.crisis):
+            return CRISIS
+        if any(p.search(cleaned) for p in self.emergency):
+            return EMERGENCY
+        if any(p.search(cleaned) for p in self.symptoms) and any(
+            p.search(cleaned) for p in self.context
+        ):
+            return EMERGENCY
+        return None
+
+
+@lru_cache(maxsize=4)
+def load_rules(path: str) -> SafetyRules:
+    return SafetyRules.from_file(Path(path))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SafetyDetector(GraphComponent, IntentClassifier):
+    """Overrides the intent with `emergency` / `crisis` when the safety patterns match."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"patterns": "data/safety.yml"}
+
+    def __init__(self, rules: SafetyRules) -> None:
+        self._rules = rules
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SafetyDetector":
+        return cls(load_rules(config["patterns"]))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            kind = self._rules.classify(message.get(TEXT) or "")
+            if kind is None:
+                continue
+            top = {"name": kind, "confidence": 1.0}
+            ranking = [top] + [r for r in message.get("intent_ranking", []) if r["name"] != kind]
+            message.set(INTENT, top, add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
+            message.set("response_selector", {}, add_to_output=True)
+        return messages

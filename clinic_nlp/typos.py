@@ -1,0 +1,69 @@
+"""Correct small typos towards a fixed vocabulary ("sucidal" -> "suicidal").
+
+Used by the safety detector, whose patterns must match anxious, hurried typing. Only words of
+four letters or more are corrected, only to a word with the same first letter, and only within
+one edit (two for long words), which keeps ordinary words from being bent into alarms.
+"""
+from __future__ import annotations
+
+import re
+from typing import Dict, Iterable, List, Optional, Set
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein distance (adjacent swaps count as one), stopping early past `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: List[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, 1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+class TypoCorrector:
+    """Maps each misspelt word to the closest vocabulary word, if one is close enough."""
+
+    MIN_LENGTH = 4
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self._vocabulary: Set[str] = {w for w in vocabulary if len(w) >= self.MIN_LENGTH}
+        self._cache: Dict[str, str] = {}
+
+    @classmethod
+    def from_patterns(cls, patterns: Iterable[str], extra: Iterable[str] = ()) -> "TypoCorrector":
+        """The vocabulary is every plain word written in the patterns, plus `extra` words."""
+        words: Set[str] = set(extra)
+        for pattern in patterns:
+            words.update(re.findall(r"[a-z]+", re.sub(r"\\[a-z]", " ", pattern)))
+        return cls(words)
+
+    def _closest(self, word: str) -> Optional[str]:
+        """Nearest word; on a tie, one with the same letters (a swap) wins, then the shortest."""
+        limit = 2 if len(word) >= 8 else 1
+        scored = []
+        for candidate in self._vocabulary:
+            if candidate[0] == word[0]:
+                distance = edit_distance(word, candidate, limit)
+                if distance <= limit:
+                    same_letters = sorted(candidate) == sorted(word)
+                    scored.append((distance, not same_letters, len(candidate), candidate))
+        return min(scored)[3] if scored else None
+
+    def correct_word(self, word: str) -> str:
+        if len(word) < self.MIN_LENGTH or word in self._vocabulary or not word.isalpha():
+            return word
+        if word not in self._cache:
+            self._cache[word] = self._closest(word) or word
+        return self._cache[word]
+
+    def correct(self, text: str) -> str:
+        return " ".join(self.correct_word(w) for w in text.split())

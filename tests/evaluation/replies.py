@@ -1,0 +1,42 @@
+"""Recognise which response a bot reply is, by its text, from the domain and the built FAQ data."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+RESPONSE_FILES = [ROOT / "domain.yml", ROOT / "data" / "nlu" / "faq.yml"]
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def response_index(files: List[Path] = RESPONSE_FILES) -> Dict[str, str]:
+    """Every response text -> its response name (e.g. 'utter_faq/iv_risks')."""
+    index: Dict[str, str] = {}
+    for path in files:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for name, variations in (document.get("responses") or {}).items():
+            for variation in variations:
+                if variation.get("text"):
+                    index[_key(variation["text"])] = name
+    return index
+
+
+def response_names(replies: List[dict], index: Dict[str, str]) -> List[str]:
+    """Names of the text replies in order; an unknown text (e.g. from an action) is `?<text>`."""
+    names = []
+    for reply in replies:
+        text = reply.get("text")
+        if text:
+            names.append(index.get(_key(text), f"?{text[:60]}"))
+    return names
+
+
+def first_answer(names: List[str], skip: str = "utter_education_notice") -> Optional[str]:
+    """The reply that answers the message (the session's notice comes first and is skipped)."""
+    return next((n for n in names if n != skip), None)
