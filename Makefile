@@ -16,6 +16,10 @@ MODEL_STAMP := models/.trained
 .PHONY: install data train run test validate test-stories test-python evaluate bench lint \
         check-content clean
 
+# Targets for the handoff inbox (mk/handoff.mk), the widget (mk/widget.mk) and content tools
+# (mk/content.mk) live beside this file.
+-include $(wildcard mk/*.mk)
+
 ## Set-up ------------------------------------------------------------------------------------
 install: .venv/.installed $(SPACY_MODEL)
 
@@ -50,13 +54,10 @@ lint: install
 	.venv/bin/ruff check .
 
 validate: data
-	$(RASA) data validate --fail-on-warnings
-
-check-content: data
-	$(PY) -m clinic_content.check
+	$(PY) scripts/validate_data.py
 
 test-stories: train
-	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out results/stories
+	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --e2e --out results/stories
 
 test-python: train
 	$(PY) -m pytest -q

@@ -6,7 +6,7 @@ visitor gets "Did you mean ...?" buttons; otherwise an honest "I'm not sure I un
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -18,7 +18,7 @@ MIN_CANDIDATE_CONFIDENCE = 0.12
 MAX_CHOICES = 3
 
 
-def candidate_topics(tracker: Tracker) -> List[Text]:
+def candidate_topics(tracker: Tracker) -> list[str]:
     """Curated topics from the classifier's ranking that are worth offering as choices."""
     ranking = tracker.latest_message.get("intent_ranking") or []
     topics = []
@@ -30,12 +30,12 @@ def candidate_topics(tracker: Tracker) -> List[Text]:
 
 
 class ActionClarify(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         buttons = [
             {"title": topic_title(domain, t), "payload": f'/choose_topic{{"topic": "{t}"}}'}
             for t in candidate_topics(tracker)

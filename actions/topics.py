@@ -1,16 +1,16 @@
 """What the action server knows about curated topics: read from the domain Rasa sends along."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 FAQ_PREFIX = "utter_faq/"
 
 
-def response_name(topic: Text) -> Text:
+def response_name(topic: str) -> str:
     return f"{FAQ_PREFIX}{topic}"
 
 
-def topic_title(domain: Dict[Text, Any], topic: Text) -> Optional[Text]:
+def topic_title(domain: dict[str, Any], topic: str) -> str | None:
     """The topic's button title, carried in its response's source payload; None if unknown."""
     variations = domain.get("responses", {}).get(response_name(topic))
     if not variations:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Dict, List
 
 import yaml
 
@@ -23,12 +22,12 @@ HEADER = (
 )
 
 
-def source_payload(topic: Topic) -> Dict:
+def source_payload(topic: Topic) -> dict:
     """What the channels receive beside the answer text: which passages it rests on."""
     return {"data": {"kind": "source", "topic": topic.id, "title": topic.title, "quotes": topic.sources}}
 
 
-def training_data(topics: List[Topic]) -> Dict:
+def training_data(topics: list[Topic]) -> dict:
     """Rasa 3.x YAML training data: NLU examples plus the retrieval responses."""
     return {
         "version": "3.1",
@@ -54,7 +53,7 @@ def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _BlockDumper.add_representer(str, _str_presenter)
 
 
-def write(topics: List[Topic], out: Path) -> None:
+def write(topics: list[Topic], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     body = yaml.dump(
         training_data(topics), Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100

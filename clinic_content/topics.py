@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List
 
 import yaml
 
@@ -18,8 +17,8 @@ class Topic:
     id: str
     title: str
     answer: str
-    sources: List[str]
-    examples: List[str]
+    sources: list[str]
+    examples: list[str]
     personal: bool = False
     path: Path = field(default=Path(), compare=False)
 
@@ -47,6 +46,6 @@ def load_topic(path: Path) -> Topic:
     )
 
 
-def load_topics(directory: Path = TOPICS_DIR) -> List[Topic]:
+def load_topics(directory: Path = TOPICS_DIR) -> list[Topic]:
     """All topics, sorted by id so builds are reproducible."""
     return [load_topic(p) for p in sorted(directory.glob("*.yml"))]

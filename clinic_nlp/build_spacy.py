@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Dict, List
 
 import spacy
 import yaml
@@ -20,14 +19,14 @@ DEFAULT_TERMS = Path("data/terms.yml")
 DEFAULT_OUT = Path("build/spacy_en_clinic")
 
 
-def load_terms(path: Path) -> Dict[str, Dict[str, List[str]]]:
+def load_terms(path: Path) -> dict[str, dict[str, list[str]]]:
     """Read `entity type -> canonical value -> [terms]` from the editors' term file."""
     with path.open(encoding="utf-8") as handle:
         document = yaml.safe_load(handle) or {}
     return document.get("terms", {})
 
 
-def ruler_patterns(terms: Dict[str, Dict[str, List[str]]]) -> List[dict]:
+def ruler_patterns(terms: dict[str, dict[str, list[str]]]) -> list[dict]:
     """One phrase pattern per term; the pattern id carries the canonical value."""
     patterns = []
     for label, values in terms.items():
@@ -37,7 +36,7 @@ def ruler_patterns(terms: Dict[str, Dict[str, List[str]]]) -> List[dict]:
     return patterns
 
 
-def build_pipeline(terms: Dict[str, Dict[str, List[str]]]) -> Language:
+def build_pipeline(terms: dict[str, dict[str, list[str]]]) -> Language:
     """Blank English with lookup lemmas and the entity ruler (case-insensitive)."""
     nlp = spacy.blank("en")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Pattern, Text
+from re import Pattern
+from typing import Any
 
 import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -36,7 +37,7 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _compile(patterns: List[str]) -> List[Pattern[str]]:
+def _compile(patterns: list[str]) -> list[Pattern[str]]:
     return [re.compile(p) for p in patterns]
 
 
@@ -44,14 +45,14 @@ def _compile(patterns: List[str]) -> List[Pattern[str]]:
 class SafetyRules:
     """The compiled patterns of data/safety.yml."""
 
-    crisis: List[Pattern[str]]
-    emergency: List[Pattern[str]]
-    symptoms: List[Pattern[str]]
-    context: List[Pattern[str]]
+    crisis: list[Pattern[str]]
+    emergency: list[Pattern[str]]
+    symptoms: list[Pattern[str]]
+    context: list[Pattern[str]]
     corrector: TypoCorrector
 
     @classmethod
-    def from_file(cls, path: Path) -> "SafetyRules":
+    def from_file(cls, path: Path) -> SafetyRules:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))["safety"]
         emergency = raw["emergency"]
         all_patterns = raw["crisis"] + emergency["always"] + emergency["symptoms"]
@@ -63,7 +64,7 @@ class SafetyRules:
             corrector=TypoCorrector.from_patterns(all_patterns, raw.get("words", [])),
         )
 
-    def classify(self, text: str) -> Optional[str]:
+    def classify(self, text: str) -> str | None:
         """`crisis`, `emergency` or None. Crisis first: 988 is the right call for both."""
         cleaned = self.corrector.correct(normalise(text))
         if any(p.search(cleaned) for p in self.crisis):
@@ -87,7 +88,7 @@ class SafetyDetector(GraphComponent, IntentClassifier):
     """Overrides the intent with `emergency` / `crisis` when the safety patterns match."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"patterns": "data/safety.yml"}
 
     def __init__(self, rules: SafetyRules) -> None:
@@ -96,14 +97,14 @@ class SafetyDetector(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SafetyDetector":
+    ) -> SafetyDetector:
         return cls(load_rules(config["patterns"]))
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             kind = self._rules.classify(message.get(TEXT) or "")
             if kind is None:

@@ -6,7 +6,7 @@ it reuses the doc SpacyNLP already made instead of parsing the message again.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text, Type
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -25,24 +25,24 @@ class TermEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Adds `route`, `cell_source` and `condition` entities with canonical values."""
 
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         return [SpacyNLP]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TermEntityExtractor":
+    ) -> TermEntityExtractor:
         return cls()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             found = [
                 {"entity": label, "value": value, "start": start, "end": end, "confidence": 1.0}

@@ -7,7 +7,7 @@ ruler, so there is nothing to train or persist.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -30,47 +30,47 @@ class TermFeaturizer(SparseFeaturizer, GraphComponent):
     """One sparse sentence feature per (entity type, canonical value) in the term list."""
 
     @classmethod
-    def required_components(cls) -> List[type]:
+    def required_components(cls) -> list[type]:
         return [SpacyNLP]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {**SparseFeaturizer.get_default_config(), "weight": 1.0}
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         if float(config.get("weight", 1.0)) <= 0:
             raise ValueError("TermFeaturizer: 'weight' must be positive.")
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        self._vocabulary: Optional[Dict[Tuple[str, str], int]] = None
+        self._vocabulary: dict[tuple[str, str], int] | None = None
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TermFeaturizer":
+    ) -> TermFeaturizer:
         return cls(config, execution_context.node_name)
 
-    def _vocab(self, model: SpacyModel) -> Dict[Tuple[str, str], int]:
+    def _vocab(self, model: SpacyModel) -> dict[tuple[str, str], int]:
         if self._vocabulary is None:
             ruler = model.model.get_pipe("entity_ruler")
             keys = sorted({(p["label"], p.get("id") or p["pattern"]) for p in ruler.patterns})
             self._vocabulary = {key: index for index, key in enumerate(keys)}
         return self._vocabulary
 
-    def _featurize(self, message: Message, vocab: Dict[Tuple[str, str], int]) -> None:
+    def _featurize(self, message: Message, vocab: dict[tuple[str, str], int]) -> None:
         row = scipy.sparse.lil_matrix((1, len(vocab)))
         for label, value, _, _ in term_spans(message):
             if (label, value) in vocab:
                 row[0, vocab[(label, value)]] = float(self._config["weight"])
         self.add_features_to_message(None, row.tocoo(), TEXT, message)
 
-    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+    def process(self, messages: list[Message], model: SpacyModel) -> list[Message]:
         vocab = self._vocab(model)
         for message in messages:
             self._featurize(message, vocab)

@@ -13,7 +13,7 @@ Persisted as plain numpy arrays + JSON (no pickle).
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any
 
 import numpy as np
 import scipy.sparse
@@ -31,7 +31,7 @@ ARRAYS_FILE = "weights.npz"
 META_FILE = "meta.json"
 
 
-def answer_label(message: Message) -> Optional[str]:
+def answer_label(message: Message) -> str | None:
     """`faq/iv_risks` for retrieval intents, the plain intent otherwise."""
     return message.get(INTENT_RESPONSE_KEY) or message.get(INTENT)
 
@@ -49,16 +49,16 @@ class TopicClassifier(GraphComponent, IntentClassifier):
     """Logistic regression over answer labels; fills intent, ranking and response_selector."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"C": 10.0, "max_iter": 2000, "ranking_length": 10, "random_state": 42}
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        model: Optional[Tuple[np.ndarray, np.ndarray, List[str]]] = None,
-        responses: Optional[Dict[str, List[Dict]]] = None,
+        model: tuple[np.ndarray, np.ndarray, list[str]] | None = None,
+        responses: dict[str, list[dict]] | None = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._storage = model_storage
@@ -69,11 +69,11 @@ class TopicClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TopicClassifier":
+    ) -> TopicClassifier:
         return cls(config, model_storage, resource)
 
     # ---- training -------------------------------------------------------------------------
@@ -106,12 +106,12 @@ class TopicClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "TopicClassifier":
+    ) -> TopicClassifier:
         try:
             with model_storage.read_from(resource) as directory:
                 arrays = np.load(directory / ARRAYS_FILE, allow_pickle=False)
@@ -131,7 +131,7 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         scores = np.exp(scores - scores.max())
         return scores / scores.sum()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._model is None:
             return messages
         labels = self._model[2]
@@ -147,11 +147,11 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         return messages
 
     @staticmethod
-    def _ranking_entry(label: str, confidence: float) -> Dict[str, Any]:
+    def _ranking_entry(label: str, confidence: float) -> dict[str, Any]:
         base = label.split("/")[0]
         return {"name": base, "confidence": confidence, INTENT_RESPONSE_KEY: label}
 
-    def _set_response_selector(self, message: Message, ranking: List[Dict[str, Any]]) -> None:
+    def _set_response_selector(self, message: Message, ranking: list[dict[str, Any]]) -> None:
         """Fill `response_selector` for the top retrieval intent, as Rasa's utter_<intent> expects."""
         top = ranking[0]
         if "/" not in top[INTENT_RESPONSE_KEY]:

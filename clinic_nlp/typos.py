@@ -7,14 +7,14 @@ one edit (two for long words), which keeps ordinary words from being bent into a
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, List, Optional, Set
+from collections.abc import Iterable
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Damerau-Levenshtein distance (adjacent swaps count as one), stopping early past `limit`."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
-    previous2: List[int] = []
+    previous2: list[int] = []
     previous = list(range(len(b) + 1))
     for i, char_a in enumerate(a, 1):
         current = [i] + [0] * len(b)
@@ -35,18 +35,18 @@ class TypoCorrector:
     MIN_LENGTH = 4
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
-        self._vocabulary: Set[str] = {w for w in vocabulary if len(w) >= self.MIN_LENGTH}
-        self._cache: Dict[str, str] = {}
+        self._vocabulary: set[str] = {w for w in vocabulary if len(w) >= self.MIN_LENGTH}
+        self._cache: dict[str, str] = {}
 
     @classmethod
-    def from_patterns(cls, patterns: Iterable[str], extra: Iterable[str] = ()) -> "TypoCorrector":
+    def from_patterns(cls, patterns: Iterable[str], extra: Iterable[str] = ()) -> TypoCorrector:
         """The vocabulary is every plain word written in the patterns, plus `extra` words."""
-        words: Set[str] = set(extra)
+        words: set[str] = set(extra)
         for pattern in patterns:
             words.update(re.findall(r"[a-z]+", re.sub(r"\\[a-z]", " ", pattern)))
         return cls(words)
 
-    def _closest(self, word: str) -> Optional[str]:
+    def _closest(self, word: str) -> str | None:
         """Nearest word; on a tie, one with the same letters (a swap) wins, then the shortest."""
         limit = 2 if len(word) >= 8 else 1
         scored = []

@@ -112,7 +112,7 @@ def _list(store: HandoffStore, settings: Settings, args: argparse.Namespace, out
         table.append(row)
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
+        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() + "\n")
 
 
 def _worker(store: HandoffStore, settings: Settings, args: argparse.Namespace, out: TextIO) -> int:

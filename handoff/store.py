@@ -327,20 +327,20 @@ class HandoffStore:
 
     def _create_engine(self) -> Engine:
         url = self._url
+        # hide_parameters: database errors end up in logs; their SQL parameters must not.
+        options: dict[str, Any] = {"future": True, "hide_parameters": True}
         if url.get_backend_name() == "sqlite":
-            database = url.database or ""
-            if database in ("", ":memory:"):
-                engine = create_engine(
-                    url, future=True, poolclass=StaticPool, connect_args={"check_same_thread": False}
-                )
+            if (url.database or "") in ("", ":memory:"):
+                options["poolclass"] = StaticPool
+                options["connect_args"] = {"check_same_thread": False}
             else:
-                engine = create_engine(url, future=True, connect_args={"timeout": 15, "check_same_thread": False})
+                options["connect_args"] = {"timeout": 15, "check_same_thread": False}
+            engine = create_engine(url, **options)
             event.listen(engine, "connect", _sqlite_on_connect)
             return engine
-        connect_args: dict[str, Any] = {}
         if url.get_backend_name() == "postgresql":
-            connect_args["connect_timeout"] = 5
-        return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+            options["connect_args"] = {"connect_timeout": 5}
+        return create_engine(url, pool_pre_ping=True, **options)
 
     def _ensure_schema(self) -> None:
         if self._schema_ready:

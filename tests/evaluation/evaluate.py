@@ -22,19 +22,18 @@ import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 import yaml
 
 from tests.evaluation.replies import first_answer, response_index, response_names
 
 HERE = Path(__file__).resolve().parent
-Case = Tuple[str, str, str]  # (group, label, message)
+Case = tuple[str, str, str]  # (group, label, message)
 
 
-def load_cases(path: Path) -> List[Case]:
+def load_cases(path: Path) -> list[Case]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    cases: List[Case] = []
+    cases: list[Case] = []
     for label, messages in data["in_scope"].items():
         cases += [("in_scope", label, m) for m in messages]
     cases += [("out_of_scope", "out_of_scope", m) for m in data["out_of_scope"]]
@@ -42,14 +41,14 @@ def load_cases(path: Path) -> List[Case]:
     return cases
 
 
-def send(webhook: str, message: str, sender: Optional[str] = None) -> List[dict]:
+def send(webhook: str, message: str, sender: str | None = None) -> list[dict]:
     body = json.dumps({"sender": sender or f"eval-{uuid.uuid4().hex}", "message": message}).encode()
     request = urllib.request.Request(webhook, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
 
-def is_correct(case: Case, answer: Optional[str], spec: Dict) -> bool:
+def is_correct(case: Case, answer: str | None, spec: dict) -> bool:
     group, label, _ = case
     if group == "out_of_scope":
         return answer in spec["no_answer"]
@@ -57,7 +56,7 @@ def is_correct(case: Case, answer: Optional[str], spec: Dict) -> bool:
     return answer in expected
 
 
-def evaluate(webhook: str, cases: List[Case], spec: Dict, workers: int = 4) -> List[dict]:
+def evaluate(webhook: str, cases: list[Case], spec: dict, workers: int = 4) -> list[dict]:
     index = response_index()
 
     def run(case: Case) -> dict:
@@ -69,15 +68,15 @@ def evaluate(webhook: str, cases: List[Case], spec: Dict, workers: int = 4) -> L
         return list(pool.map(run, cases))
 
 
-def summarise(results: List[dict]) -> Dict[str, float]:
-    by_group: Dict[str, List[bool]] = defaultdict(list)
+def summarise(results: list[dict]) -> dict[str, float]:
+    by_group: dict[str, list[bool]] = defaultdict(list)
     for r in results:
         by_group[r["group"]].append(r["correct"])
     return {group: sum(v) / len(v) for group, v in by_group.items()}
 
 
-def print_report(results: List[dict], show_misses: bool) -> None:
-    per_label: Dict[str, List[bool]] = defaultdict(list)
+def print_report(results: list[dict], show_misses: bool) -> None:
+    per_label: dict[str, list[bool]] = defaultdict(list)
     for r in results:
         if r["group"] == "in_scope":
             per_label[r["label"]].append(r["correct"])
@@ -95,7 +94,7 @@ def print_report(results: List[dict], show_misses: bool) -> None:
                 print(f"  MISS [{r['label']}] {r['message']!r} -> {r['answer']}")
 
 
-def missed_targets(results: List[dict], spec: Dict) -> List[str]:
+def missed_targets(results: list[dict], spec: dict) -> list[str]:
     scores = summarise(results)
     return [f"{g}: {scores.get(g, 0):.1%} < {t:.0%}" for g, t in spec["targets"].items() if scores.get(g, 0) < t]
 

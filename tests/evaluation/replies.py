@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import yaml
 
@@ -15,9 +14,9 @@ def _key(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def response_index(files: List[Path] = RESPONSE_FILES) -> Dict[str, str]:
+def response_index(files: list[Path] = RESPONSE_FILES) -> dict[str, str]:
     """Every response text -> its response name (e.g. 'utter_faq/iv_risks')."""
-    index: Dict[str, str] = {}
+    index: dict[str, str] = {}
     for path in files:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for name, variations in (document.get("responses") or {}).items():
@@ -27,7 +26,7 @@ def response_index(files: List[Path] = RESPONSE_FILES) -> Dict[str, str]:
     return index
 
 
-def response_names(replies: List[dict], index: Dict[str, str]) -> List[str]:
+def response_names(replies: list[dict], index: dict[str, str]) -> list[str]:
     """Names of the text replies in order; an unknown text (e.g. from an action) is `?<text>`."""
     names = []
     for reply in replies:
@@ -37,6 +36,6 @@ def response_names(replies: List[dict], index: Dict[str, str]) -> List[str]:
     return names
 
 
-def first_answer(names: List[str], skip: str = "utter_education_notice") -> Optional[str]:
+def first_answer(names: list[str], skip: str = "utter_education_notice") -> str | None:
     """The reply that answers the message (the session's notice comes first and is skipped)."""
     return next((n for n in names if n != skip), None)

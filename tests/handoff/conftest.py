@@ -148,3 +148,29 @@ def sqlite_store(tmp_path: Path, key: str, clock: FakeClock) -> Iterator[Handoff
     )
     yield handoff_store
     handoff_store.close()
+
+
+COORDINATOR = "casey"
+COORDINATOR_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def inbox(tmp_path: Path, key: str) -> Iterator[tuple[Any, HandoffStore]]:
+    """The inbox Flask app over a temporary SQLite store with one coordinator account."""
+    from handoff.inbox import create_app
+    from handoff.settings import load_settings
+
+    settings = load_settings(
+        {
+            "CLINIC_ENV": "test",
+            "HANDOFF_ENCRYPTION_KEY": key,
+            "HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'inbox.db'}",
+            "INBOX_SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+        },
+        var_dir=tmp_path / "var",
+    )
+    handoff_store = HandoffStore.from_settings(settings)
+    handoff_store.create_coordinator(COORDINATOR, COORDINATOR_PASSWORD)
+    app = create_app(settings, store=handoff_store)
+    yield app, handoff_store
+    handoff_store.close()

@@ -60,7 +60,7 @@ class _Collector:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], Message]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
         return "250 OK"
 
@@ -138,7 +138,7 @@ class _Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
                 self.send_response(receiver.status)
@@ -168,18 +168,32 @@ def receiver() -> Iterator[_Receiver]:
         webhook.stop()
 
 
+@pytest.fixture
+def webhook_store(tmp_path: Path, key: str, clock: FakeClock) -> Iterator[HandoffStore]:
+    store = HandoffStore(
+        f"sqlite:///{tmp_path / 'webhook.db'}",
+        key,
+        office_hours=HOURS,
+        inbox_base_url="http://inbox.test",
+        channels=("webhook",),
+        clock=clock,
+    )
+    yield store
+    store.close()
+
+
 def test_webhook_is_signed_and_survives_outages(
-    receiver: _Receiver, sqlite_store: HandoffStore, clock: FakeClock
+    receiver: _Receiver, webhook_store: HandoffStore, clock: FakeClock
 ) -> None:
     senders = {"webhook": WebhookSender(WebhookSettings(url=f"http://127.0.0.1:{receiver.port}/hook", secret=SECRET))}
-    reference = sqlite_store.create(make_new_handoff()).reference
+    reference = webhook_store.create(make_new_handoff()).reference
     start = clock.now
 
     # 1. The receiver is up but failing: the row stays pending with a retry scheduled.
     receiver.status = 500
-    report = deliver_due(sqlite_store, clock.now, senders=senders)
+    report = deliver_due(webhook_store, clock.now, senders=senders)
     assert (report.delivered, report.failed) == (0, 1)
-    row = _outbox(sqlite_store, "webhook")
+    row = _outbox(webhook_store, "webhook")
     assert row.delivered_at is None
     assert row.attempts == 1
     assert row.next_attempt_at == start + timedelta(seconds=30)
@@ -187,14 +201,14 @@ def test_webhook_is_signed_and_survives_outages(
 
     # Not due yet: nothing is attempted.
     clock.advance(seconds=10)
-    assert deliver_due(sqlite_store, clock.now, senders=senders) == type(report)(0, 0)
+    assert deliver_due(webhook_store, clock.now, senders=senders) == type(report)(0, 0)
 
     # 2. The receiver is down: still pending, backoff doubles.
     receiver.stop()
     clock.advance(seconds=25)
-    report = deliver_due(sqlite_store, clock.now, senders=senders)
+    report = deliver_due(webhook_store, clock.now, senders=senders)
     assert (report.delivered, report.failed) == (0, 1)
-    row = _outbox(sqlite_store, "webhook")
+    row = _outbox(webhook_store, "webhook")
     assert row.delivered_at is None and row.attempts == 2
     assert row.next_attempt_at == clock.now + timedelta(seconds=60)
     assert "unreachable" in row.last_error
@@ -203,12 +217,11 @@ def test_webhook_is_signed_and_survives_outages(
     receiver.status = 200
     receiver.start()
     clock.advance(seconds=61)
-    report = deliver_due(sqlite_store, clock.now, senders=senders)
+    report = deliver_due(webhook_store, clock.now, senders=senders)
     assert (report.delivered, report.failed) == (1, 0)
     clock.advance(hours=3)
-    assert deliver_due(sqlite_store, clock.now, senders=senders).delivered == 0
+    assert deliver_due(webhook_store, clock.now, senders=senders).delivered == 0
 
-    successful = [body for _, body in receiver.requests][-1:]
     assert len(receiver.requests) == 2  # one 500 answer + one success; none while down
     headers, body = receiver.requests[-1]
     expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
@@ -216,19 +229,26 @@ def test_webhook_is_signed_and_survives_outages(
     assert verify_signature(body, SECRET, headers[SIGNATURE_HEADER])
     assert not verify_signature(body + b" ", SECRET, headers[SIGNATURE_HEADER])
     assert headers["Content-Type"] == "application/json"
-    payload = json.loads(successful[0])
+    payload = json.loads(body)
     assert payload["reference"] == reference
     assert payload["reason"] == "visitor_asked"
     assert payload["url"] == f"http://inbox.test/handoffs/{reference}"
     for secret in PERSONAL:
         assert secret not in body.decode(), secret
 
-    row = _outbox(sqlite_store, "webhook")
+    row = _outbox(webhook_store, "webhook")
     assert row.delivered_at is not None and row.attempts == 3 and row.last_error is None
-    # The email row has no configured sender here: kept and retried, never dropped.
-    email_row = _outbox(sqlite_store, "email")
-    assert email_row.delivered_at is None and email_row.attempts >= 1
-    assert "not configured" in email_row.last_error
+
+
+def test_rows_for_an_unconfigured_channel_are_kept(sqlite_store: HandoffStore, clock: FakeClock) -> None:
+    sqlite_store.create(make_new_handoff())
+    report = deliver_due(sqlite_store, clock.now, senders={})
+    assert (report.delivered, report.failed) == (0, 2)
+    for kind in ("email", "webhook"):
+        row = _outbox(sqlite_store, kind)
+        assert row.delivered_at is None and row.attempts == 1
+        assert "not configured" in row.last_error
+        assert row.next_attempt_at == clock.now + timedelta(seconds=30)
 
 
 def test_backoff_grows_and_is_capped() -> None:
@@ -252,8 +272,3 @@ def test_deliver_due_accepts_a_session(sqlite_store: HandoffStore, clock: FakeCl
     assert report.delivered == 2
     assert [p["reference"] for p in sent] == [reference, reference]
     assert all(p["notification_id"] for p in sent)
-
-
-def test_unused_hours_import_guard() -> None:
-    # HOURS is shared with the store fixture; make sure it is the Eastern configuration.
-    assert HOURS.time_zone == "America/New_York"

@@ -359,3 +359,30 @@ def test_failed_write_leaves_no_partial_record(store: HandoffStore) -> None:
 
     assert len(_raw_rows(store, "handoffs")) == 1
     assert len(_raw_rows(store, "handoff_audit_events")) == 1
+
+
+def test_simultaneous_claims_have_one_winner(store: HandoffStore) -> None:
+    reference = store.create(make_new_handoff()).reference
+    users = [f"coordinator{i}" for i in range(5)]
+    barrier = threading.Barrier(len(users))
+    outcomes: dict[str, str] = {}
+
+    def claim(user: str) -> None:
+        barrier.wait()
+        try:
+            store.claim(reference, user)
+            outcomes[user] = "won"
+        except InvalidTransition:
+            outcomes[user] = "lost"
+
+    threads = [threading.Thread(target=claim, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    winners = [user for user, outcome in outcomes.items() if outcome == "won"]
+    assert len(outcomes) == len(users) and len(winners) == 1
+    detail = store.get(reference)
+    assert detail.claimed_by == winners[0]
+    assert [(a.actor, a.action) for a in detail.audit] == [("bot", "created"), (winners[0], "claimed")]

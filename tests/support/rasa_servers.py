@@ -10,9 +10,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
 
 import yaml
 
@@ -40,7 +40,7 @@ def wait_until_up(url: str, timeout: float, process: subprocess.Popen) -> None:
     raise TimeoutError(f"{url} did not come up within {timeout:.0f}s")
 
 
-def server_env() -> Dict[str, str]:
+def server_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
@@ -58,7 +58,7 @@ class RasaStack:
     url: str
     action_url: str
     workdir: Path
-    processes: List[subprocess.Popen] = field(default_factory=list)
+    processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
     def rest_webhook(self) -> str:
@@ -75,7 +75,7 @@ class RasaStack:
                 process.kill()
 
 
-def write_endpoints(workdir: Path, action_port: int, tracker_store: Optional[Dict]) -> Path:
+def write_endpoints(workdir: Path, action_port: int, tracker_store: dict | None) -> Path:
     endpoints = {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}
     if tracker_store is None:
         tracker_store = {"type": "SQL", "dialect": "sqlite", "db": str(workdir / "tracker.db")}
@@ -90,7 +90,7 @@ def start_action_server(port: int, log: Path) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=ROOT, env=server_env(), stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-def start_rasa_server(model: Path, port: int, endpoints: Path, log: Path, extra: List[str]) -> subprocess.Popen:
+def start_rasa_server(model: Path, port: int, endpoints: Path, log: Path, extra: list[str]) -> subprocess.Popen:
     command = [
         str(BIN / "rasa"), "run", "--model", str(model), "--port", str(port),
         "--interface", "127.0.0.1", "--endpoints", str(endpoints),
@@ -102,8 +102,8 @@ def start_rasa_server(model: Path, port: int, endpoints: Path, log: Path, extra:
 @contextlib.contextmanager
 def rasa_stack(
     model: Path = ROOT / "models" / "clinic.tar.gz",
-    tracker_store: Optional[Dict] = None,
-    extra_args: Optional[List[str]] = None,
+    tracker_store: dict | None = None,
+    extra_args: list[str] | None = None,
     timeout: float = 180,
 ) -> Iterator[RasaStack]:
     """Both servers, up and answering, for the duration of the `with` block."""

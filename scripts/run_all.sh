@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Starts everything on embedded defaults (SQLite) and stops it all on Ctrl-C:
+#   Rasa (REST + socket.io)   http://localhost:5005
+#   action server             http://localhost:5055
+#   widget demo page          http://localhost:8000   (when widget/ is built)
+#   coordinators' inbox       http://localhost:8001
+#   notification worker       (delivers the outbox: email / webhook)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export PYTHONPATH="$PWD" RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
+export CLINIC_ENV="${CLINIC_ENV:-development}"
+ORIGINS="${CLINIC_ALLOWED_ORIGINS:-http://localhost:8000 http://127.0.0.1:8000}"
+mkdir -p var logs
+
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+start() {  # name, command...
+  local name=$1; shift
+  "$@" > "logs/$name.log" 2>&1 &
+  pids+=($!)
+  echo "started $name (log: logs/$name.log)"
+}
+
+start actions .venv/bin/rasa run actions --port 5055 --actions actions
+api_args=()
+if [ -n "${RASA_API_TOKEN:-}" ]; then api_args=(--enable-api --auth-token "$RASA_API_TOKEN"); fi
+# shellcheck disable=SC2086
+start rasa .venv/bin/rasa run --model models/clinic.tar.gz --port 5005 --endpoints endpoints.yml \
+  --credentials credentials.yml --cors $ORIGINS "${api_args[@]}"
+[ -f widget/serve.py ] && start widget $PY widget/serve.py --port 8000
+[ -d handoff/inbox ] && start inbox $PY -m handoff.inbox --port 8001
+[ -f handoff/cli.py ] && start worker $PY -m handoff.cli worker
+
+echo "Waiting for Rasa to load the model..."
+for _ in $(seq 1 120); do
+  if curl -fs http://localhost:5005/ >/dev/null 2>&1; then break; fi
+  sleep 1
+done
+cat <<MSG
+
+The clinic assistant is running:
+  Chat demo page:      http://localhost:8000
+  Coordinators' inbox: http://localhost:8001   (create an account: make coordinator)
+  Rasa REST webhook:   http://localhost:5005/webhooks/rest/webhook
+Press Ctrl-C to stop everything.
+MSG
+wait
