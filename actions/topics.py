@@ -17,3 +17,13 @@ def topic_title(domain: dict[str, Any], topic: str) -> str | None:
         return None
     payload = variations[0].get("custom", {}).get("data", {})
     return payload.get("title") or topic.replace("_", " ").capitalize()
+
+
+def personal_topics(domain: dict[str, Any]) -> list[str]:
+    """Topics marked `personal: true` in content/topics (decisions that need a person)."""
+    found = []
+    for name, variations in domain.get("responses", {}).items():
+        data = (variations[0].get("custom") or {}).get("data", {}) if variations else {}
+        if name.startswith(FAQ_PREFIX) and data.get("personal"):
+            found.append(name[len(FAQ_PREFIX):])
+    return found

@@ -22,9 +22,23 @@ HEADER = (
 )
 
 
+HANDOFF_BUTTON = {"title": "Talk to a care coordinator", "payload": "/request_human"}
+
+
 def source_payload(topic: Topic) -> dict:
     """What the channels receive beside the answer text: which passages it rests on."""
-    return {"data": {"kind": "source", "topic": topic.id, "title": topic.title, "quotes": topic.sources}}
+    data = {"kind": "source", "topic": topic.id, "title": topic.title, "quotes": topic.sources}
+    if topic.personal:
+        data["personal"] = True
+    return {"data": data}
+
+
+def response(topic: Topic) -> dict:
+    """The answer; a personal-decision topic also offers a care coordinator."""
+    variation: dict = {"text": topic.answer, "custom": source_payload(topic)}
+    if topic.personal:
+        variation["buttons"] = [HANDOFF_BUTTON]
+    return variation
 
 
 def training_data(topics: list[Topic]) -> dict:
@@ -36,7 +50,7 @@ def training_data(topics: list[Topic]) -> dict:
             for t in topics
         ],
         "responses": {
-            t.response_name: [{"text": t.answer, "custom": source_payload(t)}] for t in topics
+            t.response_name: [response(t)] for t in topics
         },
     }
 

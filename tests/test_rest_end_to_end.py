@@ -1,0 +1,175 @@
+"""End to end over Rasa's REST channel, with the real action server, handoff store, SMTP server
+and inbox: bad input is answered kindly, and a handoff goes from "I'd like to talk to someone"
+to a record in the database, a delivered email and the handoff in the coordinators' inbox."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from handoff.crypto import generate_key
+from handoff.inbox.app import create_app
+from handoff.notifications import deliver_due
+from handoff.settings import load_settings
+from handoff.store import HandoffStore
+from tests.evaluation.evaluate import send
+from tests.support.rasa_servers import free_port, rasa_stack
+
+PASSWORD = "correct horse battery staple"
+
+
+class Mailbox:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(envelope.content.decode("utf-8", "replace"))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.port = controller.port  # type: ignore[attr-defined]
+    yield box
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def environment(mailbox: Mailbox) -> Iterator[dict]:
+    """Production-like settings for the servers: a fresh database, a real key, SMTP on."""
+    workdir = Path(tempfile.mkdtemp(prefix="e2e-"))
+    values = {
+        "HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}",
+        "HANDOFF_ENCRYPTION_KEY": generate_key(),
+        "INBOX_SECRET_KEY": uuid.uuid4().hex,
+        "CLINIC_ENV": "test",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(mailbox.port),  # type: ignore[attr-defined]
+        "SMTP_STARTTLS": "false",
+        "SMTP_FROM": "bot@clinic.example",
+        "COORDINATOR_EMAIL": "coordinators@clinic.example",
+    }
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    yield values
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def bot(environment: dict):
+    with rasa_stack() as stack:
+        yield stack
+
+
+def texts(replies: list[dict]) -> list[str]:
+    return [r["text"] for r in replies if r.get("text")]
+
+
+def post_raw(url: str, body: bytes, content_type: str = "application/json") -> int:
+    request = urllib.request.Request(url, body, {"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        assert b"Traceback" not in error.read()
+        return error.code
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", "   ", "stem cells " * 500, "😀🙏💉", "<script>alert('x')</script><b>is the iv safe?</b>",
+     "¿Es seguro el tratamiento intravenoso?", "\u0000\u202e weird control chars", "{\"json\": true}"],
+    ids=["empty", "blank", "5000-chars", "emoji", "html-script", "spanish", "control-chars", "json-text"],
+)
+def test_bad_input_gets_a_kind_reply_and_the_conversation_goes_on(bot, message: str) -> None:
+    sender = f"bad-{uuid.uuid4().hex}"
+    replies = send(bot.rest_webhook, message, sender)
+    assert texts(replies), "every message gets a reply"
+    assert all("Traceback" not in t and "Error" not in t for t in texts(replies))
+    follow_up = texts(send(bot.rest_webhook, "what are the risks of the iv", sender))
+    assert any("through a vein (IV)" in t for t in follow_up), "the conversation carries on"
+
+
+def test_html_is_treated_as_text_not_markup(bot) -> None:
+    replies = texts(send(bot.rest_webhook, "<script>alert(1)</script> is the iv dangerous?"))
+    assert any("through a vein (IV)" in t for t in replies)
+    assert not any("<script>" in t for t in replies)
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [(b"{not json", "application/json"), (b"", "application/json"), (b"[1, 2]", "application/json"),
+     (b'{"sender": "x"}', "application/json"), (b"message=hi", "application/x-www-form-urlencoded")],
+    ids=["broken-json", "no-body", "json-list", "no-message", "form-encoded"],
+)
+def test_malformed_requests_get_a_4xx_or_a_reply_never_a_500(bot, body: bytes, content_type: str) -> None:
+    status = post_raw(bot.rest_webhook, body, content_type)
+    assert status < 500
+
+
+def test_emergency_in_the_middle_of_a_handoff_comes_first(bot) -> None:
+    sender = f"e2e-{uuid.uuid4().hex}"
+    send(bot.rest_webhook, "can someone call me back", sender)
+    replies = texts(send(bot.rest_webhook, "my chest hurts and i cant breathe", sender))
+    assert "call 911" in replies[0]
+    assert replies[-1] == "What name should the coordinator use for you?", "then the form carries on"
+    assert "stopped" in " ".join(texts(send(bot.rest_webhook, "never mind", sender)))
+
+
+def conversation(bot, sender: str, messages: list[str]) -> list[list[dict]]:
+    return [send(bot.rest_webhook, m, sender) for m in messages]
+
+
+def test_handoff_from_request_to_record_email_and_inbox(bot, environment: dict, mailbox: Mailbox) -> None:
+    sender = f"e2e-{uuid.uuid4().hex}"
+    turns = conversation(bot, sender, [
+        "is this right for me?", "I'd like to talk to someone", "Ann Example", "phone",
+        "12345", "(212) 555-0187", "skip", "/use_topics", "/affirm",
+    ])  # fmt: skip
+    assert "doesn't look like a phone number" in " ".join(texts(turns[4]))
+    confirmation = " ".join(texts(turns[-1]))
+    reference = re.search(r"reference is ([A-Z0-9]{3}-[A-Z0-9]{4})", confirmation).group(1)
+    assert [r["custom"]["data"]["reference"] for r in turns[-1] if "custom" in r] == [reference]
+
+    store = HandoffStore.from_settings(load_settings())
+    record = store.get(reference)
+    assert record.contact_value == "+12125550187" and record.contact_method == "phone"
+    assert record.reason == "personal_question" and "right_for_me" in record.topics
+    assert any(line["text"] == "is this right for me?" for line in record.transcript)
+
+    # submitting twice in one conversation does not create two records
+    again = " ".join(texts(conversation(bot, sender, ["can a coordinator call me", "Ann", "email",
+                                                      "ann@example.org", "skip", "skip", "/affirm"])[-1]))  # fmt: skip
+    assert reference in again
+    assert len([h for h in store.list() if h.reference == reference]) == 1 and len(store.list()) == 1
+
+    report = deliver_due(store, settings=load_settings())
+    assert report.delivered == 1 and len(mailbox.messages) == 1
+    assert reference in mailbox.messages[0] and "555-0187" not in mailbox.messages[0]
+
+    app = create_app(load_settings(), store=store)
+    app.config["WTF_CSRF_ENABLED"] = False
+    store.create_coordinator("coordinator", PASSWORD)
+    client = app.test_client()
+    client.post("/sign-in", data={"username": "coordinator", "password": PASSWORD})
+    assert reference in client.get("/handoffs").get_data(as_text=True)
+    assert "Ann Example" in client.get(f"/handoffs/{reference}").get_data(as_text=True)
+    json.dumps(environment)  # the environment fixture stays alive for the whole test
