@@ -1,0 +1,611 @@
+// The clinic's chat widget: one <script> tag, Shadow DOM, Rasa's socket.io channel.
+// See docs/widget.md for embedding, attributes, accessibility and how to build and test.
+
+import { io } from "socket.io-client";
+import { accentPalette } from "./colors.js";
+import { DEFAULTS, findScript, readConfig } from "./config.js";
+import { icon } from "./icons.js";
+import * as storage from "./storage.js";
+import { appendRichText, el } from "./text.js";
+
+/* global __WIDGET_CSS__ */
+const CSS = __WIDGET_CSS__; // src/widget.css, minified by build.mjs
+const MAX_ITEMS = 300; // history kept per conversation
+const BURST_MS = 80; // bot events arriving this close together are rendered together
+const TYPING_TIMEOUT_MS = 30000;
+const STATUS_CLEAR_MS = 5000;
+
+function button(className, label, ...children) {
+  const node = el("button", className);
+  node.type = "button";
+  if (label) node.setAttribute("aria-label", label);
+  children.forEach((child) => node.append(child));
+  return node;
+}
+
+function cleanReplies(list) {
+  if (!Array.isArray(list)) return undefined;
+  const replies = list
+    .filter((reply) => reply && reply.title != null && reply.payload != null)
+    .map((reply) => ({ title: String(reply.title), payload: String(reply.payload) }));
+  return replies.length ? replies : undefined;
+}
+
+function formatExpected(value) {
+  if (value == null || value === "") return "";
+  const text = String(value);
+  // An ISO timestamp is shown in the visitor's local time; anything else is already prose.
+  if (/^\d{4}-\d{2}-\d{2}T/.test(text)) {
+    const date = new Date(text);
+    if (!Number.isNaN(date.getTime())) {
+      return "by " + date.toLocaleString(undefined, { weekday: "long", hour: "numeric", minute: "2-digit" });
+    }
+  }
+  return text;
+}
+
+class ChatWidget {
+  constructor(config) {
+    this.config = config;
+    this.prefix = "clinic-chat:" + config.server;
+    this.sessionKey = this.prefix + ":session";
+    this.openKey = this.prefix + ":open";
+    this.sessionId = storage.getJSON(this.sessionKey, null);
+    this.items = this.loadItems();
+    this.nodes = new Map();
+    this.socket = null;
+    this.ready = false; // connected and session confirmed
+    this.pendingRestart = false;
+    this.wasOffline = false;
+    this.burst = [];
+    this.burstTimer = null;
+    this.typingTimer = null;
+    this.statusTimer = null;
+    this.offlineTimer = null;
+    this.rendered = false;
+    this.build();
+    window.addEventListener("storage", (event) => this.onStorage(event));
+    if (storage.getSession(this.openKey) === "1") this.open({ focus: false });
+  }
+
+  // ------------------------------------------------------------------ persistence
+
+  historyKey(id = this.sessionId) {
+    return this.prefix + ":history:" + (id || "new");
+  }
+
+  loadItems(id = this.sessionId) {
+    const items = storage.getJSON(this.historyKey(id), []);
+    return Array.isArray(items) ? items.filter((item) => item && typeof item === "object") : [];
+  }
+
+  save() {
+    if (this.items.length > MAX_ITEMS) this.items = this.items.slice(-MAX_ITEMS);
+    storage.setJSON(this.historyKey(), this.items);
+  }
+
+  onStorage(event) {
+    // Another tab of the same site continued or restarted the conversation.
+    if (event.key === this.sessionKey) {
+      const id = event.newValue ? JSON.parse(event.newValue) : null;
+      if (id === this.sessionId) return;
+      this.sessionId = id;
+      this.items = this.loadItems();
+      if (this.rendered) this.renderAll();
+      if (id && this.socket && this.socket.connected) this.socket.emit("session_request", { session_id: id });
+    } else if (event.key === this.historyKey() && event.newValue) {
+      try {
+        const items = JSON.parse(event.newValue);
+        if (!Array.isArray(items)) return;
+        this.items = items;
+        if (this.rendered) this.renderAll();
+      } catch (_) {
+        /* ignore */
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ DOM
+
+  build() {
+    const { config } = this;
+    this.host = document.createElement("div");
+    this.host.id = "clinic-chat-widget";
+    const palette = accentPalette(config.accent, DEFAULTS.accent);
+    this.host.style.setProperty("--cw-accent", palette.accent);
+    this.host.style.setProperty("--cw-on-accent", palette.onAccent);
+    this.host.style.setProperty("--cw-ink", palette.ink);
+    this.host.style.setProperty("--cw-soft", palette.soft);
+    const root = this.host.attachShadow({ mode: "open" });
+    this.root = root;
+    if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS); // constructable stylesheets also work under a strict CSP
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      root.append(el("style", null, CSS));
+    }
+
+    const frame = el("aside", "cw " + config.position);
+    frame.setAttribute("aria-label", "Chat with the " + config.title);
+
+    this.launcher = button("launcher", null, icon("chat", 22, "icon-chat"), icon("down", 22, "icon-close"));
+    this.launcher.append(el("span", "launcher-text", "Chat with us"));
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.launcher.setAttribute("aria-controls", "cw-panel");
+    this.launcher.addEventListener("click", () => (this.isOpen() ? this.close() : this.open()));
+
+    const panel = el("div", "panel");
+    panel.id = "cw-panel";
+    panel.hidden = true;
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-modal", "false");
+    panel.setAttribute("aria-labelledby", "cw-title");
+    panel.setAttribute("aria-describedby", "cw-subtitle");
+    this.panel = panel;
+
+    const header = el("div", "header");
+    const avatar = el("div", "avatar");
+    avatar.append(icon("plus", 22));
+    const titles = el("div", "titles");
+    const title = el("h2", "title", config.title);
+    title.id = "cw-title";
+    const subtitle = el("p", "subtitle", "General information only, not medical advice");
+    subtitle.id = "cw-subtitle";
+    titles.append(title, subtitle);
+    const restart = button("header-btn restart", null, icon("restart", 18), el("span", null, "Start over"));
+    restart.addEventListener("click", () => this.startOver());
+    const close = button("header-btn close", "Close chat", icon("close", 20));
+    close.addEventListener("click", () => this.close());
+    header.append(avatar, titles, restart, close);
+
+    this.status = el("div", "status");
+    this.status.setAttribute("role", "status");
+    this.status.setAttribute("aria-live", "polite");
+
+    this.log = el("div", "log");
+    this.log.setAttribute("role", "log");
+    this.log.setAttribute("aria-live", "polite");
+    this.log.setAttribute("aria-relevant", "additions");
+    this.log.setAttribute("aria-label", "Conversation");
+    this.log.tabIndex = 0;
+
+    this.typing = el("div", "typing");
+    this.typing.setAttribute("aria-hidden", "true");
+    this.typing.append(el("span"), el("span"), el("span"));
+
+    const form = el("form", "composer");
+    form.noValidate = true;
+    const label = el("label", "sr-only", "Type your question");
+    label.htmlFor = "cw-input";
+    this.input = el("input", "input");
+    this.input.id = "cw-input";
+    this.input.type = "text";
+    this.input.autocomplete = "off";
+    this.input.maxLength = 1000;
+    this.input.placeholder = "Type your question…";
+    this.input.setAttribute("enterkeyhint", "send");
+    const send = el("button", "send");
+    send.type = "submit";
+    send.setAttribute("aria-label", "Send");
+    send.append(icon("send", 20));
+    form.append(label, this.input, send);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = this.input.value;
+      if (!text.trim()) return;
+      this.input.value = "";
+      this.send(text);
+    });
+
+    const footer = el("p", "footer");
+    appendRichText(footer, "In an emergency, call 911. In crisis, call or text 988.", []);
+
+    panel.append(header, this.status, this.log, form, footer);
+    panel.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        this.close();
+      }
+    });
+    this.launcher.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.isOpen()) this.close();
+    });
+
+    frame.append(this.launcher, panel);
+    root.append(frame);
+    document.body.appendChild(this.host);
+  }
+
+  isOpen() {
+    return !this.panel.hidden;
+  }
+
+  open({ focus = true } = {}) {
+    if (!this.rendered) this.renderAll();
+    this.panel.hidden = false;
+    this.launcher.setAttribute("aria-expanded", "true");
+    this.launcher.classList.add("is-open");
+    storage.setSession(this.openKey, "1");
+    this.connect();
+    this.scrollToEnd();
+    if (focus) this.input.focus();
+  }
+
+  close() {
+    this.panel.hidden = true;
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.launcher.classList.remove("is-open");
+    storage.setSession(this.openKey, null);
+    this.launcher.focus();
+  }
+
+  scrollToEnd() {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  setStatus(text, kind = "warn", clearAfter = 0) {
+    clearTimeout(this.statusTimer);
+    this.status.className = "status" + (kind === "ok" ? " ok" : "");
+    if (this.status.textContent !== text) this.status.textContent = text;
+    if (clearAfter) this.statusTimer = setTimeout(() => (this.status.textContent = ""), clearAfter);
+  }
+
+  showTyping() {
+    this.log.append(this.typing);
+    this.scrollToEnd();
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.hideTyping(), TYPING_TIMEOUT_MS);
+  }
+
+  hideTyping() {
+    clearTimeout(this.typingTimer);
+    this.typing.remove();
+  }
+
+  // ------------------------------------------------------------------ rendering
+
+  renderAll() {
+    this.rendered = true;
+    this.nodes.clear();
+    const children = [];
+    if (this.config.greeting) {
+      const greeting = el("div", "msg bot greeting");
+      const bubble = el("div", "bubble");
+      bubble.append(el("span", "sr-only", "Assistant: "));
+      appendRichText(bubble, this.config.greeting, this.config.allowedLinkHosts);
+      greeting.append(bubble);
+      children.push(greeting);
+    }
+    for (const item of this.items) {
+      const node = this.renderItem(item, false);
+      this.nodes.set(item, node);
+      children.push(node);
+    }
+    this.log.replaceChildren(...children);
+    this.scrollToEnd();
+  }
+
+  append(item, fresh) {
+    const node = this.renderItem(item, fresh);
+    this.nodes.set(item, node);
+    if (this.typing.parentNode === this.log) this.log.insertBefore(node, this.typing);
+    else this.log.append(node);
+  }
+
+  rerender(item, fresh = false) {
+    const old = this.nodes.get(item);
+    if (!old) return;
+    const node = this.renderItem(item, fresh);
+    this.nodes.set(item, node);
+    old.replaceWith(node);
+  }
+
+  renderItem(item, fresh) {
+    if (item.t === "user") return this.renderUser(item);
+    if (item.t === "handoff") return this.renderHandoff(item);
+    return this.renderBot(item, fresh);
+  }
+
+  renderUser(item) {
+    const node = el("div", "msg user");
+    const bubble = el("div", "bubble");
+    bubble.append(el("span", "sr-only", "You: "), document.createTextNode(String(item.text)));
+    node.append(bubble);
+    if (item.pending) node.append(el("p", "pending-note", "Not sent yet: it will be sent when the connection is back."));
+    return node;
+  }
+
+  renderBot(item, fresh) {
+    const classes = ["msg", "bot"];
+    if (item.kind === "alert") classes.push("alert", item.level === "crisis" ? "crisis" : "emergency");
+    if (item.kind === "notice") classes.push("notice");
+    if (item.noAnswer) classes.push("no-answer");
+    const node = el("div", classes.join(" "));
+    const bubble = el("div", "bubble");
+    if (item.kind === "alert") {
+      // Announced at once when it arrives; not again when the history is restored.
+      if (fresh) node.setAttribute("role", "alert");
+      const crisis = item.level === "crisis";
+      const label = el("p", "label");
+      label.append(icon(crisis ? "heart" : "alert", 16), el("span", null, crisis ? "Help is available now" : "Medical emergency"));
+      bubble.append(label);
+    } else if (item.kind === "notice") {
+      const label = el("p", "label");
+      label.append(icon("info", 16), el("span", null, "Please note"));
+      bubble.append(label);
+    }
+    bubble.append(el("span", "sr-only", "Assistant: "));
+    appendRichText(bubble, item.text, this.config.allowedLinkHosts);
+    node.append(bubble);
+
+    if (item.source && Array.isArray(item.source.quotes) && item.source.quotes.length) {
+      const details = el("details", "source");
+      const summary = el("summary");
+      summary.append(icon("right", 16, "chev"), el("span", null, "Source"));
+      if (item.source.title) summary.append(el("span", "sr-only", ": " + item.source.title));
+      const body = el("div", "source-body");
+      const intro = item.source.title
+        ? "From the clinic's article, “" + item.source.title + "”:"
+        : "From the clinic's article:";
+      body.append(el("p", "source-intro", intro));
+      for (const quote of item.source.quotes) body.append(el("blockquote", null, "“" + String(quote) + "”"));
+      details.append(summary, body);
+      node.append(details);
+    }
+
+    if (item.replies && !item.answered) {
+      const group = el("div", "replies");
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", "Suggested replies");
+      for (const reply of item.replies) {
+        const choice = button("reply", null, document.createTextNode(reply.title));
+        choice.addEventListener("click", () => {
+          this.send(reply.payload, reply.title);
+          this.input.focus();
+        });
+        group.append(choice);
+      }
+      node.append(group);
+    }
+    return node;
+  }
+
+  renderHandoff(item) {
+    const node = el("div", "msg handoff");
+    const card = el("div", "card");
+    card.setAttribute("role", "group");
+    card.setAttribute("aria-label", "Request confirmation");
+    const label = el("p", "label");
+    label.append(icon("check", 16), el("span", null, "Request received"));
+    const reference = el("p");
+    reference.append(document.createTextNode("Your reference: "), el("span", "reference", String(item.reference || "")));
+    card.append(label, reference);
+    const expected = formatExpected(item.expected);
+    if (expected) card.append(el("p", null, "A care coordinator will contact you " + expected.replace(/\.$/, "") + "."));
+    node.append(card);
+    return node;
+  }
+
+  // ------------------------------------------------------------------ bot events
+
+  onBotEvent(payload) {
+    if (!payload || typeof payload !== "object") return;
+    this.burst.push(payload);
+    clearTimeout(this.burstTimer);
+    this.burstTimer = setTimeout(() => this.flushBurst(), BURST_MS);
+  }
+
+  lastBotText() {
+    for (let i = this.items.length - 1; i >= 0; i -= 1) {
+      const item = this.items[i];
+      if (item.t === "bot") return item;
+      if (item.t === "user") return null; // a custom payload refers to the reply, not earlier ones
+    }
+    return null;
+  }
+
+  flushBurst() {
+    const events = this.burst;
+    this.burst = [];
+    if (!this.rendered) this.renderAll();
+    const added = [];
+    const changed = new Set();
+    let previousText = null;
+    for (const payload of events) {
+      if (typeof payload.text === "string" && payload.text.trim()) {
+        const text = payload.text.trim();
+        const replies = cleanReplies(payload.quick_replies || payload.buttons);
+        // Rasa sends the session-start notice twice when a new conversation begins with
+        // /restart: drop a text that repeats the one just before it in the same burst.
+        if (previousText && previousText.text === text && !replies) continue;
+        const item = { t: "bot", text };
+        if (replies) item.replies = replies;
+        this.items.push(item);
+        added.push(item);
+        previousText = item;
+      } else if (payload.kind === "handoff_confirmed") {
+        const item = { t: "handoff", reference: String(payload.reference || ""), expected: payload.expected_contact };
+        this.items.push(item);
+        added.push(item);
+      } else if (typeof payload.kind === "string") {
+        const target = this.lastBotText();
+        if (!target) continue;
+        if (payload.kind === "source") {
+          const quotes = Array.isArray(payload.quotes) ? payload.quotes.map(String) : [];
+          target.source = { topic: String(payload.topic || ""), title: String(payload.title || ""), quotes };
+        } else if (payload.kind === "alert") {
+          target.kind = "alert";
+          target.level = payload.level === "crisis" ? "crisis" : "emergency";
+        } else if (payload.kind === "notice") {
+          target.kind = "notice";
+        } else if (payload.kind === "no_answer") {
+          target.noAnswer = true;
+        } else {
+          continue;
+        }
+        if (!added.includes(target)) changed.add(target);
+      }
+    }
+    if (!added.length && !changed.size) return;
+    this.hideTyping();
+    changed.forEach((item) => this.rerender(item, true));
+    added.forEach((item) => this.append(item, true));
+    this.save();
+    this.scrollToEnd();
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  send(message, shown) {
+    const text = String(message).trim();
+    if (!text) return;
+    for (const item of this.items) {
+      if (item.replies && !item.answered) {
+        item.answered = true;
+        this.rerender(item);
+      }
+    }
+    const item = { t: "user", text: shown || text, pending: true };
+    if (shown && shown !== text) item.payload = text;
+    this.items.push(item);
+    if (!this.rendered) this.renderAll();
+    else this.append(item, true);
+    this.save();
+    this.scrollToEnd();
+    this.connect();
+    this.flushQueue();
+  }
+
+  flushQueue() {
+    const pending = this.items.filter((item) => item.t === "user" && item.pending);
+    if (!pending.length) return;
+    if (!this.ready) {
+      if (this.wasOffline) {
+        this.setStatus("You're offline. Your message will be sent as soon as the connection is back.");
+      }
+      return;
+    }
+    for (const item of pending) {
+      this.socket.emit("user_uttered", { message: item.payload || item.text, session_id: this.sessionId });
+      item.pending = false;
+      this.rerender(item);
+    }
+    this.save();
+    this.showTyping();
+  }
+
+  startOver() {
+    storage.remove(this.historyKey());
+    storage.remove(this.historyKey(null));
+    storage.remove(this.sessionKey);
+    this.sessionId = null;
+    this.items = [];
+    this.burst = [];
+    this.pendingRestart = true;
+    this.ready = false;
+    this.hideTyping();
+    this.renderAll();
+    this.setStatus("Started a new conversation.", "ok", STATUS_CLEAR_MS);
+    if (this.socket) {
+      // A fresh socket: the old conversation's room is left behind.
+      this.socket.disconnect();
+      this.socket.connect();
+    } else {
+      this.connect();
+    }
+    this.input.focus();
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  connect() {
+    if (this.socket) return;
+    const socket = io(this.config.server, {
+      path: this.config.socketPath,
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
+      reconnection: true,
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 8000,
+      randomizationFactor: 0.5,
+      timeout: 10000,
+    });
+    this.socket = socket;
+    // Only say "offline" if connecting takes a while (or fails outright).
+    this.offlineTimer = setTimeout(() => {
+      if (!this.ready) this.goOffline();
+    }, 4000);
+
+    socket.on("connect", () => {
+      this.ready = false;
+      socket.emit("session_request", { session_id: this.sessionId });
+    });
+    socket.on("session_confirm", (data) => this.onSessionConfirm(data));
+    socket.on("bot_uttered", (payload) => this.onBotEvent(payload));
+    socket.on("connect_error", () => this.goOffline());
+    socket.on("disconnect", (reason) => {
+      this.ready = false;
+      this.hideTyping();
+      if (reason === "io client disconnect") return; // start over / page unload
+      this.goOffline();
+      // The server ended this socket on purpose: socket.io won't retry by itself.
+      if (reason === "io server disconnect") setTimeout(() => socket.connect(), 2000);
+    });
+  }
+
+  goOffline() {
+    this.wasOffline = true;
+    this.hideTyping();
+    const queued = this.items.some((item) => item.t === "user" && item.pending);
+    this.setStatus(
+      queued
+        ? "You're offline. Your message will be sent as soon as the connection is back."
+        : "We can't reach the assistant right now. Trying to reconnect… You can keep typing: messages will be sent when we're back.",
+    );
+  }
+
+  onSessionConfirm(data) {
+    const id = typeof data === "string" ? data : data && data.session_id;
+    if (!id) return;
+    clearTimeout(this.offlineTimer);
+    if (id !== this.sessionId) {
+      const carried = this.items; // messages typed before the first connection
+      storage.remove(this.historyKey(null));
+      this.sessionId = id;
+      storage.setJSON(this.sessionKey, id);
+      this.items = carried;
+      this.save();
+    }
+    this.ready = true;
+    if (this.wasOffline) {
+      this.wasOffline = false;
+      const queued = this.items.some((item) => item.t === "user" && item.pending);
+      this.setStatus(queued ? "Back online. Sending your message…" : "Back online.", "ok", STATUS_CLEAR_MS);
+    } else if (!this.pendingRestart) {
+      this.setStatus("", "ok");
+    }
+    if (this.pendingRestart) {
+      this.pendingRestart = false;
+      this.socket.emit("user_uttered", { message: "/restart", session_id: id });
+      this.showTyping();
+    }
+    this.flushQueue();
+  }
+}
+
+function start(script) {
+  if (window.__clinicChatWidget) return;
+  const config = readConfig(script);
+  const widget = new ChatWidget(config);
+  window.__clinicChatWidget = widget;
+  window.ClinicChat = {
+    open: () => widget.open(),
+    close: () => widget.close(),
+  };
+}
+
+const script = findScript();
+const boot = () => start(script);
+if (document.body) boot();
+else document.addEventListener("DOMContentLoaded", boot, { once: true });
