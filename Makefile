@@ -13,7 +13,7 @@ TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) data
                 $(wildcard clinic_nlp/*.py) $(SPACY_MODEL)
 MODEL_STAMP := models/.trained
 
-.PHONY: install data train run test validate test-stories test-python evaluate bench lint \
+.PHONY: install data train run run-scaled test validate test-stories test-python evaluate bench lint \
         check-content clean
 
 # Targets for the handoff inbox (mk/handoff.mk), the widget (mk/widget.mk) and content tools
@@ -45,10 +45,13 @@ $(MODEL_STAMP): $(TRAIN_INPUTS)
 run: train
 	scripts/run_all.sh
 
+run-scaled: train
+	scripts/run_all.sh --scaled
+
 ## Checks and tests --------------------------------------------------------------------------
 test: train
 	scripts/install_browser.sh
-	$(MAKE) lint validate check-content test-stories test-python evaluate
+	$(MAKE) lint validate check-content test-stories evaluate test-python
 
 lint: install
 	.venv/bin/ruff check .

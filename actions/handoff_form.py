@@ -65,6 +65,12 @@ class ValidateHandoffForm(FormValidationAction):
         return {"handoff_topic_note": optional_text(text)}
 
 
+    def validate_handoff_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> dict[str, Any]:  # fmt: skip
+        """Yes or no, nothing else: anything but an explicit yes is not consent."""
+        return {"handoff_consent": value if isinstance(value, bool) else None}
+
+
 class ActionAskHandoffContact(Action):
     """Ask for the address or the number, depending on the method chosen."""
 

@@ -136,7 +136,8 @@ class TopicClassifier(GraphComponent, IntentClassifier):
             return messages
         labels = self._model[2]
         for message in messages:
-            if not message.get(TEXT):
+            if not (message.get(TEXT) or "").strip():
+                self._set_no_prediction(message)
                 continue
             probabilities = self._probabilities(message)
             order = np.argsort(-probabilities)[: self._config["ranking_length"]]
@@ -145,6 +146,12 @@ class TopicClassifier(GraphComponent, IntentClassifier):
             message.set("intent_ranking", ranking, add_to_output=True)
             self._set_response_selector(message, ranking)
         return messages
+
+    @staticmethod
+    def _set_no_prediction(message: Message) -> None:
+        """An empty message: zero confidence, so the FallbackClassifier answers it kindly."""
+        message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
+        message.set("intent_ranking", [], add_to_output=True)
 
     @staticmethod
     def _ranking_entry(label: str, confidence: float) -> dict[str, Any]:

@@ -13,6 +13,23 @@ export CLINIC_ENV="${CLINIC_ENV:-development}"
 ORIGINS="${CLINIC_ALLOWED_ORIGINS:-http://localhost:8000 http://127.0.0.1:8000}"
 mkdir -p var logs
 
+ENDPOINTS=endpoints.yml
+if [ "${1:-}" = "--scaled" ]; then
+  # PostgreSQL tracker store + Redis lock store (endpoints.scaled.yml); handoffs in PostgreSQL too.
+  export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://localhost:5055/webhook}"
+  export TRACKER_DB_HOST="${TRACKER_DB_HOST:-127.0.0.1}" TRACKER_DB_PORT="${TRACKER_DB_PORT:-5432}"
+  export TRACKER_DB_NAME="${TRACKER_DB_NAME:-clinic_rasa}" TRACKER_DB_USER="${TRACKER_DB_USER:-postgres}"
+  export TRACKER_DB_PASSWORD="${TRACKER_DB_PASSWORD:-}"
+  export REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}" REDIS_DB="${REDIS_DB:-1}"
+  export HANDOFF_DATABASE_URL="${HANDOFF_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/clinic_handoffs}"
+  for db in "$TRACKER_DB_NAME" clinic_handoffs; do
+    psql -h "$TRACKER_DB_HOST" -U "$TRACKER_DB_USER" -d postgres -tc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
+      || psql -h "$TRACKER_DB_HOST" -U "$TRACKER_DB_USER" -d postgres -c "CREATE DATABASE $db" >/dev/null
+  done
+  ENDPOINTS=endpoints.scaled.yml
+  echo "Scaled set-up: PostgreSQL tracker store, Redis lock store"
+fi
+
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
@@ -28,7 +45,7 @@ start actions .venv/bin/rasa run actions --port 5055 --actions actions
 api_args=()
 if [ -n "${RASA_API_TOKEN:-}" ]; then api_args=(--enable-api --auth-token "$RASA_API_TOKEN"); fi
 # shellcheck disable=SC2086
-start rasa .venv/bin/rasa run --model models/clinic.tar.gz --port 5005 --endpoints endpoints.yml \
+start rasa .venv/bin/rasa run --model models/clinic.tar.gz --port 5005 --endpoints "$ENDPOINTS" \
   --credentials credentials.yml --cors $ORIGINS "${api_args[@]}"
 [ -f widget/serve.py ] && start widget $PY widget/serve.py --port 8000
 [ -d handoff/inbox ] && start inbox $PY -m handoff.inbox --port 8001

@@ -102,7 +102,8 @@ def post_raw(url: str, body: bytes, content_type: str = "application/json") -> i
 def test_bad_input_gets_a_kind_reply_and_the_conversation_goes_on(bot, message: str) -> None:
     sender = f"bad-{uuid.uuid4().hex}"
     replies = send(bot.rest_webhook, message, sender)
-    assert texts(replies), "every message gets a reply"
+    notice = "I'm the clinic's virtual assistant"
+    assert [t for t in texts(replies) if notice not in t], "every message gets a reply of its own"
     assert all("Traceback" not in t and "Error" not in t for t in texts(replies))
     follow_up = texts(send(bot.rest_webhook, "what are the risks of the iv", sender))
     assert any("through a vein (IV)" in t for t in follow_up), "the conversation carries on"

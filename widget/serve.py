@@ -5,6 +5,7 @@
 
     /             widget/demo/index.html  (the clinic's blog article, with the widget)
     /about.html   widget/demo/about.html  (a second page: the conversation continues)
+    /privacy      widget/demo/privacy.html (the privacy notice the bot links to)
     /widget/...   widget/dist/            (the built widget: `make widget`)
 
 The demo pages embed ``<script src="/widget/widget.js" data-server="http://localhost:5005">``;
@@ -81,6 +82,8 @@ class DemoHandler(http.server.BaseHTTPRequestHandler):
         if not relative or relative.startswith("..") or "\x00" in relative:
             return None, None
         candidate = (root / relative).resolve()
+        if root == DEMO_DIR and not candidate.suffix and candidate.with_suffix(".html").is_file():
+            candidate = candidate.with_suffix(".html")  # /privacy -> privacy.html
         if root.resolve() not in candidate.parents or not candidate.is_file():
             return None, root
         return candidate, root

@@ -75,8 +75,12 @@ class RasaStack:
                 process.kill()
 
 
-def write_endpoints(workdir: Path, action_port: int, tracker_store: dict | None) -> Path:
-    endpoints = {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}
+def write_endpoints(
+    workdir: Path, action_port: int, tracker_store: dict | None, lock_store: dict | None = None
+) -> Path:
+    endpoints: dict = {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}
+    if lock_store:
+        endpoints["lock_store"] = lock_store
     if tracker_store is None:
         tracker_store = {"type": "SQL", "dialect": "sqlite", "db": str(workdir / "tracker.db")}
     endpoints["tracker_store"] = tracker_store
@@ -103,6 +107,7 @@ def start_rasa_server(model: Path, port: int, endpoints: Path, log: Path, extra:
 def rasa_stack(
     model: Path = ROOT / "models" / "clinic.tar.gz",
     tracker_store: dict | None = None,
+    lock_store: dict | None = None,
     extra_args: list[str] | None = None,
     timeout: float = 180,
 ) -> Iterator[RasaStack]:
@@ -113,7 +118,7 @@ def rasa_stack(
     try:
         actions = start_action_server(action_port, workdir / "actions.log")
         stack.processes.append(actions)
-        endpoints = write_endpoints(workdir, action_port, tracker_store)
+        endpoints = write_endpoints(workdir, action_port, tracker_store, lock_store)
         rasa = start_rasa_server(model, rasa_port, endpoints, workdir / "rasa.log", extra_args or [])
         stack.processes.append(rasa)
         wait_until_up(f"{stack.action_url}/health", timeout, actions)

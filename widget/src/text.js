@@ -1,9 +1,10 @@
 // Turns message text into DOM nodes. Text is only ever inserted as text nodes: never HTML.
 // Two things become links, built with DOM APIs:
-//   * http(s) URLs whose host is in the allow-list (others stay plain text);
+//   * http(s) URLs whose host is in the allow-list (others stay plain text), and site paths
+//     such as "/privacy" (resolved against the page, so the page's own host must be allowed);
 //   * the emergency numbers 911 and 988, as tel: links (tappable on phones).
 
-const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+|(?:^|\s)\/[a-z][\w\-./?=&#%]*/gi;
 const PHONE_RE = /(^|[^\w-])(911|988)(?![\w-])/g;
 const TRAILING = /[.,;:!?)\]}'"]+$/;
 
@@ -17,7 +18,7 @@ function el(tag, className, text) {
 function allowedUrl(raw, allowedHosts) {
   let url;
   try {
-    url = new URL(raw);
+    url = new URL(raw, window.location.href);
   } catch (_) {
     return null;
   }
@@ -51,6 +52,11 @@ export function appendRichText(parent, text, allowedHosts) {
   let match;
   while ((match = URL_RE.exec(value))) {
     let raw = match[0];
+    if (/^\s/.test(raw)) {
+      // A site path: the regexp also took the space before it.
+      match = { index: match.index + 1, 0: raw.slice(1) };
+      raw = match[0];
+    }
     const trailing = raw.match(TRAILING);
     if (trailing) raw = raw.slice(0, -trailing[0].length);
     const url = allowedUrl(raw, allowedHosts);

@@ -150,14 +150,18 @@ class ChatWidget {
     const titles = el("div", "titles");
     const title = el("h2", "title", config.title);
     title.id = "cw-title";
-    const subtitle = el("p", "subtitle", "General information only, not medical advice");
+    const subtitle = el("p", "subtitle", "General information, not medical advice");
     subtitle.id = "cw-subtitle";
     titles.append(title, subtitle);
-    const restart = button("header-btn restart", null, icon("restart", 18), el("span", null, "Start over"));
+    const restart = button("header-btn restart", "Start over", icon("restart", 20));
+    restart.title = "Start over";
     restart.addEventListener("click", () => this.startOver());
     const close = button("header-btn close", "Close chat", icon("close", 20));
+    close.title = "Close chat";
     close.addEventListener("click", () => this.close());
-    header.append(avatar, titles, restart, close);
+    const actions = el("div", "header-actions");
+    actions.append(restart, close);
+    header.append(avatar, titles, actions);
 
     this.status = el("div", "status");
     this.status.setAttribute("role", "status");
@@ -342,13 +346,10 @@ class ChatWidget {
     if (item.source && Array.isArray(item.source.quotes) && item.source.quotes.length) {
       const details = el("details", "source");
       const summary = el("summary");
-      summary.append(icon("right", 16, "chev"), el("span", null, "Source"));
-      if (item.source.title) summary.append(el("span", "sr-only", ": " + item.source.title));
+      summary.append(icon("right", 16, "chev"), el("span", "source-label", "Source"));
+      if (item.source.title) summary.append(el("span", "source-title", item.source.title));
       const body = el("div", "source-body");
-      const intro = item.source.title
-        ? "From the clinic's article, “" + item.source.title + "”:"
-        : "From the clinic's article:";
-      body.append(el("p", "source-intro", intro));
+      body.append(el("p", "source-intro", "Quoted from the clinic's article:"));
       for (const quote of item.source.quotes) body.append(el("blockquote", null, "“" + String(quote) + "”"));
       details.append(summary, body);
       node.append(details);

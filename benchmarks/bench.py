@@ -1,0 +1,109 @@
+"""Compare the project's config with Rasa's default config (the one `rasa init` writes), both
+trained on the same project data and served with the same endpoints.
+
+For each: training time (Rasa's cache off), held-out accuracy (tests/evaluation), Rasa server
+peak memory (VmHWM), and throughput / p50 / p95 latency over the REST channel with 20 visitors
+sending messages back to back, each in their own conversation. Prints both and the ratios.
+
+Usage: python -m benchmarks.bench [--visitors 20] [--per-visitor 25] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from benchmarks.load import run_load
+from tests.evaluation.evaluate import evaluate, load_cases, summarise
+from tests.support.rasa_servers import ROOT, rasa_stack, server_env
+
+CONFIGS = {"project": ROOT / "config.yml", "rasa default": ROOT / "benchmarks" / "rasa_init_config.yml"}
+TARGETS = {"throughput": (">=", 3.0), "p95 latency": ("<=", 0.3), "peak memory": ("<=", 0.6),
+           "training time": ("<=", 0.3)}  # fmt: skip
+
+
+def train(config: Path, out: Path) -> float:
+    """Train from scratch (no training cache) and return the wall time in seconds."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    config_copy = workdir / "config.yml"  # Rasa writes its auto-filled defaults into the file
+    shutil.copy(config, config_copy)
+    env = {**server_env(), "RASA_MAX_CACHE_SIZE": "0", "RASA_CACHE_DIRECTORY": str(workdir / "cache")}
+    started = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "rasa"), "train", "--config", str(config_copy), "--out", str(out.parent),
+         "--fixed-model-name", out.stem.replace(".tar", ""), "--force", "--quiet"],
+        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def peak_memory_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(name: str, config: Path, args: argparse.Namespace, workdir: Path) -> dict[str, float]:
+    print(f"[{name}] training...", flush=True)
+    model = workdir / f"{name.replace(' ', '_')}.tar.gz"
+    training = train(config, model)
+    spec = yaml.safe_load((ROOT / "tests/evaluation/targets.yml").read_text())
+    cases = load_cases(ROOT / "tests/evaluation/heldout.yml")
+    with rasa_stack(model=model) as stack:
+        print(f"[{name}] accuracy and load...", flush=True)
+        scores = summarise(evaluate(stack.rest_webhook, cases, spec))
+        messages = [message for _, _, message in cases]
+        load = run_load(stack.rest_webhook, messages, args.visitors, args.per_visitor)
+        memory = peak_memory_mb(stack.processes[1].pid)
+    return {"training time": training, "peak memory": memory, "throughput": load.throughput,
+            "p50 latency": load.p50, "p95 latency": load.p95, "errors": load.errors,
+            "in-scope accuracy": scores["in_scope"], "out-of-scope handled": scores["out_of_scope"],
+            "emergency recall": scores["emergency"], "crisis recall": scores["crisis"]}  # fmt: skip
+
+
+UNITS = {"training time": "s", "peak memory": "MB", "throughput": "msg/s", "p50 latency": "ms", "p95 latency": "ms"}
+
+
+def report(results: dict[str, dict[str, float]]) -> None:
+    project, default = results["project"], results["rasa default"]
+    print(f"\n{'measure':22} {'project':>12} {'rasa default':>14} {'ratio':>8}  target")
+    for key in project:
+        unit = UNITS.get(key, "")
+        ratio = project[key] / default[key] if default[key] else float("nan")
+        target = TARGETS.get(key)
+        verdict = ""
+        if target:
+            ok = ratio >= target[1] if target[0] == ">=" else ratio <= target[1]
+            verdict = f"{target[0]} {target[1]}x {'OK' if ok else 'MISSED'}"
+        if key.endswith(("accuracy", "handled", "recall")):
+            print(f"{key:22} {project[key]:>11.1%} {default[key]:>13.1%} {'':>8}  project >= default: "
+                  f"{'OK' if project[key] >= default[key] else 'MISSED'}")
+        else:
+            print(f"{key:22} {project[key]:>9.1f} {unit:<2} {default[key]:>11.1f} {unit:<2} {ratio:>7.2f}x  {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visitors", type=int, default=20)
+    parser.add_argument("--per-visitor", type=int, default=25)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    print(f"{os.cpu_count()} CPU cores; {args.visitors} visitors x {args.per_visitor} messages each")
+    results = {name: measure(name, config, args, workdir) for name, config in CONFIGS.items()}
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
