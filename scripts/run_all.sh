@@ -5,6 +5,7 @@
 #   widget demo page          http://localhost:8000   (when widget/ is built)
 #   coordinators' inbox       http://localhost:8001
 #   notification worker       (delivers the outbox: email / webhook)
+#   privacy job               (redacts contact details in stored conversations, purges old ones)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -22,6 +23,7 @@ if [ "${1:-}" = "--scaled" ]; then
   export TRACKER_DB_PASSWORD="${TRACKER_DB_PASSWORD:-}"
   export REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}" REDIS_DB="${REDIS_DB:-1}"
   export HANDOFF_DATABASE_URL="${HANDOFF_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/clinic_handoffs}"
+  export TRACKER_DATABASE_URL="${TRACKER_DATABASE_URL:-postgresql://$TRACKER_DB_USER@$TRACKER_DB_HOST:$TRACKER_DB_PORT/$TRACKER_DB_NAME}"
   for db in "$TRACKER_DB_NAME" clinic_handoffs; do
     psql -h "$TRACKER_DB_HOST" -U "$TRACKER_DB_USER" -d postgres -tc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
       || psql -h "$TRACKER_DB_HOST" -U "$TRACKER_DB_USER" -d postgres -c "CREATE DATABASE $db" >/dev/null
@@ -50,6 +52,7 @@ start rasa .venv/bin/rasa run --model models/clinic.tar.gz --port 5005 --endpoin
 [ -f widget/serve.py ] && start widget $PY widget/serve.py --port 8000
 [ -d handoff/inbox ] && start inbox $PY -m handoff.inbox --port 8001
 [ -f handoff/cli.py ] && start worker $PY -m handoff.cli worker
+start privacy $PY -m clinic_privacy.cli loop
 
 echo "Waiting for Rasa to load the model..."
 for _ in $(seq 1 120); do

@@ -1,0 +1,1 @@
+"""Browser tests of the website chat widget (real Chromium, real Rasa)."""
