@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from clinic_content.article import normalise_space
@@ -58,7 +59,7 @@ def coverage(article: Path, quotes: dict[str, list[str]]) -> Coverage:
                        *[i for i in range(offset + 1, end) if owners[i] != owners[i - 1]]})
         segments = [
             Segment(full[a:b], tuple(sorted(owners[a])), anchors.get(a, []))
-            for a, b in zip(cuts, cuts[1:])
+            for a, b in pairwise(cuts)
         ]
         result.append(segments)
         for match in re.finditer(r"[^.!?]+(?:[.!?]+|$)", para):

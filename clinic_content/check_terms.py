@@ -10,7 +10,14 @@ from pathlib import Path
 import yaml
 
 from clinic_content.check_report import Problem, error, warning
-from clinic_content.yaml_lines import compose, duplicate_keys, is_plain_non_string, line_of, mapping_items, sequence_items
+from clinic_content.yaml_lines import (
+    compose,
+    duplicate_keys,
+    is_plain_non_string,
+    line_of,
+    mapping_items,
+    sequence_items,
+)
 
 LAYOUT = "the layout is `terms:` → type (route, cell_source, condition) → value (intravenous, ...) → a list of `- term` lines"
 

@@ -107,8 +107,27 @@ def _period(report: GapReport) -> str:
     return "all time"
 
 
+WORDING_WIDTH = 60
+SIMILAR_SHOWN = 3
+
+
+def _group_lines(rank: int, group: Group) -> list[str]:
+    """The group's row, its wording wrapped (never cut), then up to three other wordings."""
+    indent = " " * 47  # under "Visitors wrote"
+    wrapped = textwrap.wrap(group.wording, WORDING_WIDTH) or [""]
+    reply = textwrap.shorten(group.reply, 26, placeholder="…")
+    lines = [f"{rank:>3}  {group.count:>5}  {len(group.senders):>5}  {reply:<26}  {wrapped[0]}"]
+    lines += [indent + more for more in wrapped[1:]]
+    others = group.other_wordings
+    for other in others[:SIMILAR_SHOWN]:
+        lines += [indent + ("also: " if i == 0 else "      ") + part
+                  for i, part in enumerate(textwrap.wrap(other, WORDING_WIDTH - 6))]
+    if len(others) > SIMILAR_SHOWN:
+        lines.append(f"{indent}(and {len(others) - SIMILAR_SHOWN} more wordings: see --csv)")
+    return lines
+
+
 def format_report(report: GapReport, top: int = 30) -> str:
-    short = lambda text, width: textwrap.shorten(text, width, placeholder="…")  # noqa: E731
     lines = [
         f"Questions the bot could not answer, {_period(report)}",
         f"{report.unanswered} of {report.messages} visitor messages in {report.conversations} conversations, "
@@ -116,12 +135,11 @@ def format_report(report: GapReport, top: int = 30) -> str:
         "",
     ]
     if report.groups:
-        lines.append(f"{'#':>3}  {'Times':>5}  {'Chats':>5}  {'Bot replied':<26}  {'Visitors wrote':<46}  Also worded as")
+        lines.append(f"{'#':>3}  {'Times':>5}  {'Chats':>5}  {'Bot replied':<26}  Visitors wrote")
         for rank, group in enumerate(report.groups[:top], 1):
-            lines.append(f"{rank:>3}  {group.count:>5}  {len(group.senders):>5}  {short(group.reply, 26):<26}  "
-                         f"{short(group.wording, 46):<46}  {short('; '.join(group.other_wordings), 60)}")
+            lines += _group_lines(rank, group)
         if len(report.groups) > top:
-            lines.append(f"     ... and {len(report.groups) - top} more groups (see --csv or --top)")
+            lines.append(f"     ... and {len(report.groups) - top} more groups (see --csv, or --top)")
     else:
         lines.append("No unanswered questions in this period.")
     lines += ["", "Topics answered most"]
@@ -180,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     project = Project.at(args.root)
     url = database_url(args.db, project)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        print(f"No conversation store at {url[len('sqlite:///'):]}. Pass --db with the tracker store "
-              "from endpoints.yml (for example postgresql://user:password@host:5432/rasa).", file=sys.stderr)
+        print(f"No conversation store at {url[len('sqlite:///'):]}: the bot creates it when it first runs "
+              "(`make run`). If the bot keeps conversations elsewhere, pass that store with --db "
+              "(see tracker_store in endpoints.yml; for example postgresql://user:password@host:5432/rasa).",
+              file=sys.stderr)
         return 2
     try:
         report = build_report(url, args.since, args.until, topic_titles(project))

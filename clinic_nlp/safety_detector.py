@@ -65,12 +65,12 @@ class SafetyRules:
         )
 
     def classify(self, text: str) -> str | None:
-        """`crisis`, `emergency` or None. Crisis first: 988 is the right call for both."""
+        """`emergency`, `crisis` or None."""
         cleaned = self.corrector.correct(normalise(text))
+        if any(p.search(cleaned) for p in self.emergency):
+            return EMERGENCY  # life-threatening now: 911 first, even when it is also a crisis
         if any(p.search(cleaned) for p in self.crisis):
             return CRISIS
-        if any(p.search(cleaned) for p in self.emergency):
-            return EMERGENCY
         if any(p.search(cleaned) for p in self.symptoms) and any(
             p.search(cleaned) for p in self.context
         ):

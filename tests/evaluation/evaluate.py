@@ -5,9 +5,10 @@ recognised by its text. Prints per-topic accuracy, out-of-scope handling and eme
 recall. `--start` runs its own servers; `--url` uses a running bot; `--check-targets` exits 1
 when a target in targets.yml is missed.
 
-Two sets: heldout.yml (written first, separately from training data; its misses have been
-read for error analysis, so it is a development set) and sealed.yml (written independently
-and never inspected: its figure is the honest one). Neither is ever copied into training data.
+Three sets, each written by a different author from the article alone, never copied into
+training data: heldout.yml (written first; its misses were read for error analysis, so it is a
+development set and carries the issue's targets), sealed.yml (only its safety misses were read)
+and final.yml (only ever reported in aggregate: the honest figure).
 
 Usage: python -m tests.evaluation.evaluate --start [--model models/clinic.tar.gz] [--check-targets]
 """
@@ -94,9 +95,11 @@ def print_report(results: list[dict], show_misses: bool) -> None:
                 print(f"  MISS [{r['label']}] {r['message']!r} -> {r['answer']}")
 
 
-def missed_targets(results: list[dict], spec: dict) -> list[str]:
+def missed_targets(results: list[dict], spec: dict, set_name: str) -> list[str]:
     scores = summarise(results)
-    return [f"{g}: {scores.get(g, 0):.1%} < {t:.0%}" for g, t in spec["targets"].items() if scores.get(g, 0) < t]
+    enforced = spec["enforce"].get(set_name, [])
+    return [f"{g}: {scores.get(g, 0):.1%} < {t:.0%}" for g, t in spec["targets"].items()
+            if g in enforced and scores.get(g, 0) < t]  # fmt: skip
 
 
 def main() -> None:
@@ -108,8 +111,8 @@ def main() -> None:
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument("--json", type=Path, help="write every result to this file")
     parser.add_argument(
-        "--set", nargs="+", default=["heldout", "sealed"], choices=["heldout", "sealed"],
-        help="heldout: used for error analysis; sealed: never inspected (the honest figure)",
+        "--set", nargs="+", default=["heldout", "sealed", "final"], choices=["heldout", "sealed", "final"],
+        help="heldout: development set; sealed: only its safety misses were read; final: aggregate only",
     )
     args = parser.parse_args()
     spec = yaml.safe_load((HERE / "targets.yml").read_text(encoding="utf-8"))
@@ -124,8 +127,8 @@ def main() -> None:
     missed = []
     for name, set_results in results.items():
         print(f"\n== {name}.yml ==")
-        print_report(set_results, args.show_misses and name != "sealed")
-        missed += [f"{name} {m}" for m in missed_targets(set_results, spec)]
+        print_report(set_results, args.show_misses and name == "heldout")
+        missed += [f"{name} {m}" for m in missed_targets(set_results, spec, name)]
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     if args.check_targets and missed:

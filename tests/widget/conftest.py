@@ -121,6 +121,8 @@ class Chat:
         if self.launcher.get_attribute("aria-expanded") != "true":
             self.launcher.click()
         expect(self.panel).to_be_visible()
+        # Let the opening animation finish, so sizes and positions are final.
+        self.panel.evaluate("el => Promise.all(el.getAnimations().map((a) => a.finished))")
         return self
 
     # -------------------------------------------------------------------- messages

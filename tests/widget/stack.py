@@ -157,10 +157,19 @@ class WidgetStack:
         self.processes.clear()
 
     def logs(self) -> str:
+        """The servers' logs without the libraries' deprecation warnings (for failure reports)."""
         parts = []
         for path in sorted(self.workdir.glob("*.log")):
-            text = path.read_text(encoding="utf-8", errors="replace")
-            parts.append(f"----- {path.name} (last 3000 chars)\n{text[-3000:]}")
+            lines, skip_next = [], False
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if "Warning" in line or "declare_namespace" in line:
+                    skip_next = True
+                    continue
+                if skip_next and line.startswith("  "):
+                    continue
+                skip_next = False
+                lines.append(line)
+            parts.append(f"----- {path.name} (last 60 lines)\n" + "\n".join(lines[-60:]))
         return "\n".join(parts)
 
 

@@ -31,7 +31,7 @@ def test_answer_comes_with_its_source(chat: Chat) -> None:
     expect(quotes.first).to_be_hidden()  # collapsed until the visitor asks
     summary.click()
     expect(quotes).to_have_count(len(expected["quotes"]))
-    for quote, text in zip(quotes.all(), expected["quotes"]):
+    for quote, text in zip(quotes.all(), expected["quotes"], strict=True):
         expect(quote).to_be_visible()
         assert normalise(text) in normalise(quote.inner_text())
     expect(source).to_have_attribute("open", "")
@@ -57,8 +57,8 @@ def test_quick_reply_sends_payload_and_shows_title(chat: Chat) -> None:
 def test_history_survives_reload_and_other_pages_and_start_over_clears_it(chat: Chat) -> None:
     expected = faq_response("iv_risks")
     chat.goto().open()
-    chat.ask_and_wait("hello", "What would you like to know")
     chat.ask_and_wait(IV_QUESTION, expected["text"][:60])
+    chat.ask_and_wait("hello", "What would you like to know")
     session = chat.session_id()
     assert session, "the session id is kept in localStorage"
     transcript = normalise(chat.log.inner_text())
@@ -67,7 +67,7 @@ def test_history_survives_reload_and_other_pages_and_start_over_clears_it(chat: 
     chat.open()
     expect(chat.bot_message(expected["text"][:60])).to_be_visible()
     assert normalise(chat.log.inner_text()) == transcript
-    expect(chat.log.locator("details.source")).to_have_count(1)
+    assert chat.log.locator("details.source").count() == 1, (chat.storage(), transcript)
     expect(chat.reply_button("How is it given?")).to_be_visible()  # not answered yet: still offered
 
     chat.goto("about.html").open()
@@ -102,7 +102,10 @@ def test_visitor_html_is_shown_as_text(chat: Chat) -> None:
     widget = chat.page.locator("#clinic-chat-widget")
     expect(widget.locator(".log img")).to_have_count(0)
     expect(widget.locator(".log script")).to_have_count(0)
-    assert chat.page.evaluate("() => document.querySelectorAll('img[src=x], body > script:not([src])').length") == 0
+    assert (
+        chat.page.evaluate("() => document.querySelectorAll('img[src=x], body > script:not([src])').length")
+        == 0
+    )
     # And after a reload (history restored from localStorage) it is still just text.
     chat.page.reload()
     chat.open()
@@ -157,3 +160,18 @@ def test_links_only_to_allowed_hosts(chat: Chat) -> None:
     expect(message.get_by_role("link", name="911")).to_have_attribute("href", "tel:911")
     expect(message.locator("a[href*='evil']")).to_have_count(0)
     expect(message).to_contain_text("https://evil.example/phish")
+
+
+def test_source_attaches_to_its_answer_even_if_the_visitor_was_quick(chat: Chat) -> None:
+    chat.goto().open()
+    widget = "window.__clinicChatWidget"
+    chat.page.evaluate(
+        f"() => {{ {widget}.onBotEvent({{ text: 'Answer with a source' }}); {widget}.flushBurst(); }}"
+    )
+    chat.ask("and another thing")  # sent before the source arrives
+    chat.page.evaluate(
+        f"""() => {{ {widget}.onBotEvent({{ kind: 'source', topic: 't', title: 'A title', quotes: ['Quoted.'] }});
+                    {widget}.flushBurst(); }}"""
+    )
+    expect(chat.bot_message("Answer with a source").locator("details.source")).to_contain_text("A title")
+    expect(chat.user_messages.last.locator("details")).to_have_count(0)

@@ -66,6 +66,7 @@ class ChatWidget {
     this.build();
     window.addEventListener("storage", (event) => this.onStorage(event));
     if (storage.getSession(this.openKey) === "1") this.open({ focus: false });
+    else if (this.items.some((item) => item.t === "user" && item.pending)) this.connect(); // queued on another page
   }
 
   // ------------------------------------------------------------------ persistence
@@ -150,7 +151,7 @@ class ChatWidget {
     const titles = el("div", "titles");
     const title = el("h2", "title", config.title);
     title.id = "cw-title";
-    const subtitle = el("p", "subtitle", "General information, not medical advice");
+    const subtitle = el("p", "subtitle", "Information, not medical advice");
     subtitle.id = "cw-subtitle";
     titles.append(title, subtitle);
     const restart = button("header-btn restart", "Start over", icon("restart", 20));
@@ -398,10 +399,11 @@ class ChatWidget {
   }
 
   lastBotText() {
+    // The message a custom payload refers to: the last bot text received, even if the
+    // visitor has sent something since (a quick click can land between the two events).
+    if (this.lastBot && this.items.includes(this.lastBot)) return this.lastBot;
     for (let i = this.items.length - 1; i >= 0; i -= 1) {
-      const item = this.items[i];
-      if (item.t === "bot") return item;
-      if (item.t === "user") return null; // a custom payload refers to the reply, not earlier ones
+      if (this.items[i].t === "bot") return this.items[i];
     }
     return null;
   }
@@ -425,6 +427,7 @@ class ChatWidget {
         this.items.push(item);
         added.push(item);
         previousText = item;
+        this.lastBot = item;
       } else if (payload.kind === "handoff_confirmed") {
         const item = { t: "handoff", reference: String(payload.reference || ""), expected: payload.expected_contact };
         this.items.push(item);

@@ -1,0 +1,37 @@
+# Content editors' tools (docs/editors.md). Included by the main Makefile, which defines PY,
+# RASA and the install/data/train targets.
+#
+#   make check-content                 check content/topics, data/terms.yml, domain.yml (seconds)
+#   make preview                       build/preview/index.html: every answer as visitors see it
+#   make publish                       check, train, and load the new model into the running bot
+#                                      (needs RASA_API_TOKEN, the token the bot was started with)
+#   make gaps [SINCE=2024-03-01] [UNTIL=2024-03-31] [DB=<tracker store URL>] [CSV=gaps.csv]
+#                                      questions the bot could not answer, grouped, most frequent first
+#   make bench-edit                    measure edit-to-live time on a stack of its own
+#
+# check-content, preview and publish deliberately do NOT depend on `data`: building the data
+# stops at the first broken topic file with a Python error, while the checker reports every
+# problem with its file and line. publish builds the data itself, after the check passed.
+
+# Including this file must not change the main Makefile's default goal.
+_content_saved_default_goal := $(.DEFAULT_GOAL)
+
+.PHONY: check-content preview publish gaps bench-edit
+
+check-content: install
+	$(PY) -m clinic_content.check
+
+preview: install
+	$(PY) -m clinic_content.preview
+
+publish: install
+	$(PY) -m clinic_content.publish $(if $(RASA_URL),--url $(RASA_URL))
+
+gaps: install
+	$(PY) -m clinic_content.gaps $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) \
+	    $(if $(DB),--db '$(DB)') $(if $(CSV),--csv $(CSV))
+
+bench-edit: train
+	$(PY) -m benchmarks.edit_to_live $(if $(RUNS),--runs $(RUNS))
+
+.DEFAULT_GOAL := $(_content_saved_default_goal)
