@@ -42,10 +42,10 @@ $(MODEL_STAMP): $(TRAIN_INPUTS)
 	touch $@
 
 ## Running -----------------------------------------------------------------------------------
-run: train
+run: train widget
 	scripts/run_all.sh
 
-run-scaled: train
+run-scaled: train widget
 	scripts/run_all.sh --scaled
 
 ## Checks and tests --------------------------------------------------------------------------
@@ -62,7 +62,7 @@ validate: data
 test-stories: train
 	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --e2e --out results/stories
 
-test-python: train
+test-python: train widget
 	$(PY) -m pytest -q
 
 evaluate: train

@@ -34,7 +34,7 @@ from tests.content.editing import add_example, set_answer
 TEXT_TOPIC = "iv_risks"
 TEXT_QUESTION = "is the iv dangerous"
 EXAMPLE_TOPIC = "osteoarthritis"
-NEW_EXAMPLES = ["could a marrow shot regrow my knee cartilage", "can it rebuild cartilage in my knee joint"]
+NEW_EXAMPLES = ["could a marrow shot regrow my knee cartilage", "could a marrow shot regrow the cartilage in my hip"]
 POLL_SECONDS = 0.2
 SERVE_TIMEOUT = 60
 

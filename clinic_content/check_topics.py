@@ -10,7 +10,7 @@ import yaml
 from clinic_content import readability
 from clinic_content.article import quote_in_article
 from clinic_content.check_report import Problem, error, warning
-from clinic_content.quotes import lookalike_fix, suggest
+from clinic_content.quotes import lookalike_reason, suggest
 from clinic_content.topic_doc import FIELDS, TopicDoc
 from clinic_content.yaml_lines import duplicate_keys, is_plain_non_string, line_of
 
@@ -138,15 +138,14 @@ def _sources(doc: TopicDoc, article: Path) -> list[Problem]:
                 problems.append(warning(doc.path, item.line, f"the quote \"{item.text}\" is too short to show where the answer comes from",
                                         "quote the whole sentence (or the part of it) the answer rests on"))
             continue
-        fixed = lookalike_fix(item.text, article)
+        reason = lookalike_reason(item.text, article)
         hint = suggest(item.text, article)
-        if fixed or hint.curly_apostrophe:
-            reason = "the article uses curly apostrophes (’), the quote has a straight one (')"
-            if fixed and "'" not in item.text:
-                reason = "a punctuation mark looks alike but differs from the article's (quotes, dashes or apostrophes)"
+        if reason is None and hint.curly_apostrophe:
+            reason = "the article uses curly apostrophes (’) where the quote has straight ones ('), and other words differ"
+        if reason:
             problems.append(error(doc.path, item.line, f"the quote is not in the article word for word: {reason}; {hint.describe()}",
-                                  "copy the sentence from content/article.txt instead of retyping it, "
-                                  "or type the curly apostrophe ’ (it is in the article text)"))
+                                  "copy the words from content/article.txt instead of retyping them "
+                                  "(the article's apostrophes and quotation marks are curly: ’ “ ”)"))
         else:
             problems.append(error(doc.path, item.line, f"the quote is not in the article word for word; {hint.describe()}",
                                   "copy the words from content/article.txt exactly (line breaks and extra spaces do not matter); "

@@ -17,8 +17,9 @@ about from by and or but so if then than as what how why when where which who wh
 please just really any some tell know get got have has had thing things stuff
 """.split())
 
-SAME_WORDS = 0.5    # token-set Jaccard: half the meaningful words shared
-SAME_SPELLING = 0.88  # difflib ratio: the same message with typos
+SAME_WORDS = 0.5          # half the meaningful words shared (token-set Jaccard)
+SAME_WORD_SPELLING = 0.8  # "diabetis" is "diabetes": difflib ratio between two words
+SAME_SPELLING = 0.88      # messages of stopwords only ("what is it"): difflib ratio of the whole
 
 
 def mask(text: str) -> str:
@@ -49,11 +50,19 @@ def tokens(normalised: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def similar(a: str, b: str) -> bool:
-    ta, tb = tokens(a), tokens(b)
-    if ta and tb and len(ta & tb) / len(ta | tb) >= SAME_WORDS:
+def _same_word(a: str, b: str) -> bool:
+    if a == b:
         return True
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= SAME_SPELLING
+    return min(len(a), len(b)) >= 4 and difflib.SequenceMatcher(None, a, b).ratio() >= SAME_WORD_SPELLING
+
+
+def similar(a: str, b: str) -> bool:
+    """Worded alike: enough meaningful words in common, small typos forgiven."""
+    ta, tb = tokens(a), tokens(b)
+    if not ta or not tb:
+        return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= SAME_SPELLING
+    shared = min(len(ta), len(tb), sum(1 for word in ta if any(_same_word(word, other) for other in tb)))
+    return shared / (len(ta) + len(tb) - shared) >= SAME_WORDS
 
 
 @dataclass

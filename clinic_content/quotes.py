@@ -86,11 +86,23 @@ def suggest(quote: str, path: Path = ARTICLE_PATH) -> Suggestion:
     return Suggestion(passage, [_describe_change(o, n) for o, n in changes], curly)
 
 
-def lookalike_fix(quote: str, path: Path = ARTICLE_PATH) -> str | None:
-    """The quote with look-alike characters swapped, if that makes it match the article."""
+LOOKALIKE_REASONS = {
+    "'": "the article uses a curly apostrophe (’) where the quote has a straight one (')",
+    "’": "the article uses a straight apostrophe (') where the quote has a curly one (’)",
+    '"': "the article uses curly quotation marks (“ ”) where the quote has straight ones",
+    "“": "the article uses straight quotation marks where the quote has curly ones",
+    "”": "the article uses straight quotation marks where the quote has curly ones",
+    "-": "the article uses a different dash (–) where the quote has a hyphen (-)",
+    "–": "the article uses a hyphen (-) where the quote has a dash (–)",
+    "—": "the article uses a hyphen (-) where the quote has a long dash (—)",
+}
+
+
+def lookalike_reason(quote: str, path: Path = ARTICLE_PATH) -> str | None:
+    """Why the quote misses the article, if swapping one look-alike character makes it match."""
     text = article_text(path)
     for plain, fancy in LOOKALIKES.items():
         candidate = " ".join(quote.replace(plain, fancy).split())
-        if candidate != " ".join(quote.split()) and candidate in text:
-            return candidate
+        if plain in quote and candidate in text:
+            return LOOKALIKE_REASONS[plain]
     return None

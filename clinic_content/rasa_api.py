@@ -30,6 +30,9 @@ def _call(method: str, url: str, token: str, path: str, body: dict | None = None
         if exc.code in (401, 403):
             raise RasaApiError(f"the bot at {url} refused the API token (HTTP {exc.code}); "
                                "RASA_API_TOKEN must be the token the bot was started with") from exc
+        if exc.code == 404 and path == "/status":
+            raise RasaApiError(f"the bot at {url} does not accept API calls: it was started without the API "
+                               "enabled; restart it with `RASA_API_TOKEN=<token> make run`") from exc
         raise RasaApiError(f"the bot at {url} answered HTTP {exc.code} to {method} {path}: {detail}") from exc
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

@@ -9,6 +9,7 @@ so either one catching it is enough.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -78,9 +79,19 @@ class SafetyRules:
         return None
 
 
+@lru_cache(maxsize=1)
+def english_words() -> Container[str]:
+    """spaCy's English lemma lookup table (installed with spacy-lookups-data, not downloaded)."""
+    from spacy.lookups import load_lookups
+
+    return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+
+
 @lru_cache(maxsize=4)
 def load_rules(path: str) -> SafetyRules:
-    return SafetyRules.from_file(Path(path))
+    rules = SafetyRules.from_file(Path(path))
+    rules.corrector.use_known_words(english_words())
+    return rules
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -89,10 +100,13 @@ class SafetyDetector(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"patterns": "data/safety.yml"}
+        # The classifier's own emergency/crisis probability also triggers, at a low bar: a missed
+        # crisis costs far more than a visitor seeing the 988 number when they did not need it.
+        return {"patterns": "data/safety.yml", "emergency_threshold": 0.4, "crisis_threshold": 0.25}
 
-    def __init__(self, rules: SafetyRules) -> None:
+    def __init__(self, rules: SafetyRules, thresholds: dict[str, float]) -> None:
         self._rules = rules
+        self._thresholds = thresholds
 
     @classmethod
     def create(
@@ -102,11 +116,24 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> SafetyDetector:
-        return cls(load_rules(config["patterns"]))
+        config = {**cls.get_default_config(), **config}
+        thresholds = {EMERGENCY: config["emergency_threshold"], CRISIS: config["crisis_threshold"]}
+        return cls(load_rules(config["patterns"]), thresholds)
+
+    def _kind(self, message: Message) -> str | None:
+        """By pattern first; else by the classifier's probability against the low safety bar."""
+        kind = self._rules.classify(message.get(TEXT) or "")
+        if kind:
+            return kind
+        confidences = {r["name"]: r["confidence"] for r in message.get("intent_ranking") or []}
+        for name in (EMERGENCY, CRISIS):
+            if confidences.get(name, 0.0) >= self._thresholds[name]:
+                return name
+        return None
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            kind = self._rules.classify(message.get(TEXT) or "")
+            kind = self._kind(message)
             if kind is None:
                 continue
             top = {"name": kind, "confidence": 1.0}

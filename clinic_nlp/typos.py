@@ -2,12 +2,13 @@
 
 Used by the safety detector, whose patterns must match anxious, hurried typing. Only words of
 four letters or more are corrected, only to a word with the same first letter, and only within
-one edit (two for long words), which keeps ordinary words from being bent into alarms.
+one edit (two for long words), and never a word that is itself English (spaCy's lemma table),
+which keeps ordinary words from being bent into alarms.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
@@ -34,9 +35,14 @@ class TypoCorrector:
 
     MIN_LENGTH = 4
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
+    def __init__(self, vocabulary: Iterable[str], known_words: Container[str] = frozenset()) -> None:
         self._vocabulary: set[str] = {w for w in vocabulary if len(w) >= self.MIN_LENGTH}
+        self._known_words = known_words  # real words ("slurring") are never "corrected"
         self._cache: dict[str, str] = {}
+
+    def use_known_words(self, known_words: Container[str]) -> None:
+        self._known_words = known_words
+        self._cache.clear()
 
     @classmethod
     def from_patterns(cls, patterns: Iterable[str], extra: Iterable[str] = ()) -> TypoCorrector:
@@ -60,6 +66,8 @@ class TypoCorrector:
 
     def correct_word(self, word: str) -> str:
         if len(word) < self.MIN_LENGTH or word in self._vocabulary or not word.isalpha():
+            return word
+        if word in self._known_words:
             return word
         if word not in self._cache:
             self._cache[word] = self._closest(word) or word

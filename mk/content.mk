@@ -9,25 +9,26 @@
 #                                      questions the bot could not answer, grouped, most frequent first
 #   make bench-edit                    measure edit-to-live time on a stack of its own
 #
-# check-content, preview and publish deliberately do NOT depend on `data`: building the data
-# stops at the first broken topic file with a Python error, while the checker reports every
-# problem with its file and line. publish builds the data itself, after the check passed.
+# These depend on the virtualenv only (.venv/.installed), deliberately not on `data` or
+# `install`: building the training data or the spaCy pipeline stops at the first broken topic
+# file or data/terms.yml with a Python traceback, while the checker reports every problem with
+# its file, line and fix. publish builds both itself, after the check has passed.
 
 # Including this file must not change the main Makefile's default goal.
 _content_saved_default_goal := $(.DEFAULT_GOAL)
 
 .PHONY: check-content preview publish gaps bench-edit
 
-check-content: install
+check-content: .venv/.installed
 	$(PY) -m clinic_content.check
 
-preview: install
+preview: .venv/.installed
 	$(PY) -m clinic_content.preview
 
-publish: install
+publish: .venv/.installed
 	$(PY) -m clinic_content.publish $(if $(RASA_URL),--url $(RASA_URL))
 
-gaps: install
+gaps: .venv/.installed
 	$(PY) -m clinic_content.gaps $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) \
 	    $(if $(DB),--db '$(DB)') $(if $(CSV),--csv $(CSV))
 

@@ -12,6 +12,7 @@ PY=.venv/bin/python
 export PYTHONPATH="$PWD" RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
 export CLINIC_ENV="${CLINIC_ENV:-development}"
 ORIGINS="${CLINIC_ALLOWED_ORIGINS:-http://localhost:8000 http://127.0.0.1:8000}"
+export CLINIC_ALLOWED_ORIGINS="$ORIGINS"  # the same list for REST (--cors) and socket.io
 mkdir -p var logs
 
 ENDPOINTS=endpoints.yml

@@ -174,3 +174,12 @@ def test_handoff_from_request_to_record_email_and_inbox(bot, environment: dict, 
     assert reference in client.get("/handoffs").get_data(as_text=True)
     assert "Ann Example" in client.get(f"/handoffs/{reference}").get_data(as_text=True)
     json.dumps(environment)  # the environment fixture stays alive for the whole test
+
+
+@pytest.mark.parametrize("email", ["ann.quixote@example.org", "stop.now@example.com", "never.mind@example.net"])
+def test_an_email_address_is_never_taken_for_a_command(bot, email: str) -> None:
+    sender = f"e2e-{uuid.uuid4().hex}"
+    for message in ["I'd like to talk to someone", "Ann", "email"]:
+        send(bot.rest_webhook, message, sender)
+    replies = " ".join(texts(send(bot.rest_webhook, email, sender)))
+    assert "best time" in replies and "stopped" not in replies

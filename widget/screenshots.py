@@ -30,7 +30,9 @@ def ask(page: Page, text: str, expected: str) -> None:
     field = page.get_by_role("textbox", name="Type your question")
     field.fill(text)
     field.press("Enter")
-    expect(page.locator(".msg.bot:not(.greeting)").filter(has_text=expected).last).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(".msg.bot:not(.greeting)").filter(has_text=expected).last).to_be_visible(
+        timeout=TIMEOUT
+    )
 
 
 def settle(page: Page) -> None:
@@ -51,9 +53,12 @@ def main() -> int:
         page = desktop.new_page()
         page.goto(stack.page())
         page.get_by_role("button", name="Chat with us").click()
-        ask(page, "What are the risks of the IV drip?", "through a vein")
-        page.locator("details.source summary").last.click()
         ask(page, "hello", "What would you like to know")
+        page.get_by_role("button", name="Why is IV risky?").click()
+        expect(page.locator("details.source")).to_have_count(1, timeout=TIMEOUT)
+        page.locator("details.source summary").click()
+        # Show the question, the answer and its source together.
+        page.locator(".msg.user").last.evaluate("el => el.scrollIntoView({ block: 'start' })")
         page.get_by_role("textbox", name="Type your question").blur()
         settle(page)
         page.screenshot(path=str(args.out / "widget-desktop.png"))

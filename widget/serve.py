@@ -104,7 +104,9 @@ class DemoHandler(http.server.BaseHTTPRequestHandler):
                 self.send_text(404, "Not found.\n", head)
             return
         body = file.read_bytes()
-        content_type = TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        content_type = (
+            TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        )
         if file.suffix == ".html":
             body = body.replace(PLACEHOLDER.encode(), f'data-server="{self.rasa_url}"'.encode())
         self.send_response(200)

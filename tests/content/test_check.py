@@ -82,7 +82,7 @@ def test_straight_apostrophe_in_a_quote_points_at_the_curly_one(work_copy: Proje
     assert code == 1
     found = problems_at(lines, f"content/topics/neuro_conditions.yml:{line_number(topic, 'Parkinson' + chr(39) + 's disease, Post')}")
     assert len(found) == 1, lines
-    assert "curly apostrophes (’)" in found[0]
+    assert "the article uses a curly apostrophe (’) where the quote has a straight one" in found[0]
     assert "“Parkinson's” → “Parkinson’s”" in found[0]
 
 

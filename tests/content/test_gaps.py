@@ -21,6 +21,7 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 
+from clinic_content.gap_groups import Message, group_messages, mask, normalise, similar
 from clinic_content.gaps import build_report, format_report, topic_titles
 from clinic_content.project import Project
 from tests.content.api_stack import api_stack, send
@@ -194,3 +195,23 @@ def test_postgresql_gives_the_same_report(tracker: dict) -> None:
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+def test_grouping_and_masking_rules() -> None:
+    assert mask("call me at 212-555-0187 or mail a.b+c@mail.example.co.uk") == "call me at [phone] or mail [email]"
+    assert mask("my number is +1 (212) 555 0187, thanks") == "my number is [phone], thanks"
+    assert mask("my temperature is 102 after 2 days") == "my temperature is 102 after 2 days"
+    same = [("can it cure diabetes", "Can it cure my diabetis?"), ("is it fda approved", "is it FDA aproved"),
+            ("how much does it cost", "how much does the treatment cost")]
+    different = [("does it help my back", "does it help my neck"), ("what is the price", "do you take medicare")]
+    for a, b in same:
+        assert similar(normalise(a), normalise(b)), (a, b)
+    for a, b in different:
+        assert not similar(normalise(a), normalise(b)), (a, b)
+    groups = group_messages([Message("s1", 1.0, "how much does it cost", "out of scope"),
+                             Message("s2", 2.0, "How much does it cost?", "out of scope"),
+                             Message("s2", 3.0, "does it help my back", "fallback"),
+                             Message("s3", 4.0, "how much does the treatment cost", "clarification")])
+    assert [(g.count, len(g.senders), g.wording) for g in groups] == [
+        (3, 3, "how much does it cost"), (1, 1, "does it help my back")]
+    assert groups[0].reply == "out of scope, clarification"

@@ -58,7 +58,7 @@ def test_preview_of_the_repository_content(browser: Browser, tmp_path: Path) -> 
         assert card.locator(".examples li").all_inner_texts() == doc.examples
         badge = card.locator("[data-grade]")
         assert badge.inner_text() == f"{readability.grade(doc.answer):.1f}"
-        assert "check passed" in card.locator(".meta").inner_text()
+        assert "error" not in card.locator(".meta").inner_text()  # "check passed" or warnings only
 
     # Every source passage is highlighted, as a whole, in the article, marked with its topic.
     paragraphs = page.evaluate(SEGMENTS_JS)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from clinic_content import build_model
 from clinic_content.project import REPO_ROOT, Project
 from clinic_content.topic_doc import read_topic
 from clinic_content.workcopy import copy_project
@@ -38,7 +39,7 @@ NEW_SENTENCE = "Ask your own doctor what this means for you."
 class FakeRasa:
     """Answers GET /status like Rasa and records every request, so a PUT /model would show."""
 
-    def __init__(self) -> None:
+    def __init__(self, status_code: int = 200) -> None:
         self.requests: list[tuple[str, str]] = []
         fake = self
 
@@ -56,7 +57,7 @@ class FakeRasa:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:  # noqa: N802
-                self._reply(200, {"model_file": "clinic.tar.gz", "model_id": "old"})
+                self._reply(status_code, {"model_file": "clinic.tar.gz", "model_id": "old"})
 
             def do_PUT(self) -> None:  # noqa: N802
                 self._reply(204, None)
@@ -101,6 +102,32 @@ def test_publish_refuses_when_the_bot_is_not_running(work_copy: Project) -> None
     assert result.returncode == 2
     assert f"cannot reach the bot at {url}" in result.stdout
     assert not list(work_copy.models_dir.glob("clinic-*.tar.gz"))
+
+
+def test_publish_explains_a_bot_started_without_the_api(work_copy: Project) -> None:
+    fake = FakeRasa(status_code=404)
+    try:
+        result = run_module("clinic_content.publish", "--root", str(work_copy.root), "--url", fake.url,
+                            env=publish_env("t0k"))
+    finally:
+        fake.close()
+    assert result.returncode == 2
+    assert "started without the API enabled" in result.stdout and "RASA_API_TOKEN=<token> make run" in result.stdout
+    assert fake.puts == []
+
+
+def test_a_terms_change_rebuilds_the_spacy_pipeline(work_copy: Project) -> None:
+    assert not build_model.spacy_is_stale(work_copy)
+    patterns = work_copy.spacy_dir / "entity_ruler" / "patterns.jsonl"
+    assert "iv line" not in patterns.read_text()
+    terms = work_copy.terms
+    terms.write_text(terms.read_text().replace("      - drip\n", "      - drip\n      - iv line\n", 1))
+    assert build_model.spacy_is_stale(work_copy)
+    build_model.build_spacy(work_copy)
+    assert not build_model.spacy_is_stale(work_copy)
+    assert {"label": "route", "pattern": "iv line", "id": "intravenous"} in [
+        json.loads(line) for line in patterns.read_text().splitlines()
+    ]
 
 
 def test_failed_check_never_touches_the_live_model(work_copy: Project, fake_rasa: FakeRasa) -> None:

@@ -30,14 +30,20 @@ from tests.evaluation.replies import first_answer, response_index, response_name
 
 HERE = Path(__file__).resolve().parent
 Case = tuple[str, str, str]  # (group, label, message)
+SETS = {
+    "heldout": "development set (misses read), carries the issue's targets",
+    "sealed": "only its safety misses were read",
+    "final": "only its safety misses were read",
+    "safety_final": "emergencies and crises only, aggregate only: the honest safety figure",
+}
 
 
 def load_cases(path: Path) -> list[Case]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     cases: list[Case] = []
-    for label, messages in data["in_scope"].items():
+    for label, messages in (data.get("in_scope") or {}).items():
         cases += [("in_scope", label, m) for m in messages]
-    cases += [("out_of_scope", "out_of_scope", m) for m in data["out_of_scope"]]
+    cases += [("out_of_scope", "out_of_scope", m) for m in data.get("out_of_scope") or []]
     cases += [(kind, kind, m) for kind in ("emergency", "crisis") for m in data[kind]]
     return cases
 
@@ -111,8 +117,8 @@ def main() -> None:
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument("--json", type=Path, help="write every result to this file")
     parser.add_argument(
-        "--set", nargs="+", default=["heldout", "sealed", "final"], choices=["heldout", "sealed", "final"],
-        help="heldout: development set; sealed: only its safety misses were read; final: aggregate only",
+        "--set", nargs="+", default=list(SETS), choices=list(SETS),
+        help="; ".join(f"{name}: {about}" for name, about in SETS.items()),
     )
     args = parser.parse_args()
     spec = yaml.safe_load((HERE / "targets.yml").read_text(encoding="utf-8"))

@@ -175,3 +175,21 @@ def test_source_attaches_to_its_answer_even_if_the_visitor_was_quick(chat: Chat)
     )
     expect(chat.bot_message("Answer with a source").locator("details.source")).to_contain_text("A title")
     expect(chat.user_messages.last.locator("details")).to_have_count(0)
+
+
+def test_two_tabs_share_one_conversation_without_duplicates(chat: Chat) -> None:
+    chat.goto().open()
+    other = Chat(chat.page.context.new_page(), chat.stack).goto().open()
+    iv = faq_response("iv_risks")["text"][:60]
+
+    chat.ask_and_wait(IV_QUESTION, iv)
+    expect(other.bot_message(iv)).to_have_count(1, timeout=REPLY_TIMEOUT)
+
+    other.ask_and_wait("hello", "What would you like to know")
+    expect(chat.bot_message("What would you like to know")).to_have_count(1, timeout=REPLY_TIMEOUT)
+    chat.page.wait_for_timeout(500)
+    for tab in (chat, other):
+        expect(tab.bot_message(iv)).to_have_count(1)
+        expect(tab.bot_message("What would you like to know")).to_have_count(1)
+        expect(tab.user_messages).to_have_count(2)
+    assert other.errors == []

@@ -63,6 +63,7 @@ class ChatWidget {
     this.statusTimer = null;
     this.offlineTimer = null;
     this.rendered = false;
+    this.follower = false; // another tab of this conversation is the active one
     this.build();
     window.addEventListener("storage", (event) => this.onStorage(event));
     if (storage.getSession(this.openKey) === "1") this.open({ focus: false });
@@ -87,22 +88,28 @@ class ChatWidget {
 
   onStorage(event) {
     // Another tab of the same site continued or restarted the conversation.
+    let value;
+    try {
+      value = event.newValue == null ? null : JSON.parse(event.newValue);
+    } catch (_) {
+      return;
+    }
     if (event.key === this.sessionKey) {
-      const id = event.newValue ? JSON.parse(event.newValue) : null;
-      if (id === this.sessionId) return;
-      this.sessionId = id;
+      if (value === this.sessionId) return;
+      // A null id: the other tab pressed "Start over"; its new id follows in a moment.
+      this.sessionId = typeof value === "string" ? value : null;
+      this.ready = false;
       this.items = this.loadItems();
       if (this.rendered) this.renderAll();
-      if (id && this.socket && this.socket.connected) this.socket.emit("session_request", { session_id: id });
-    } else if (event.key === this.historyKey() && event.newValue) {
-      try {
-        const items = JSON.parse(event.newValue);
-        if (!Array.isArray(items)) return;
-        this.items = items;
-        if (this.rendered) this.renderAll();
-      } catch (_) {
-        /* ignore */
+      if (this.sessionId && this.socket && this.socket.connected) {
+        this.socket.emit("session_request", { session_id: this.sessionId });
       }
+    } else if (event.key === this.historyKey() && Array.isArray(value)) {
+      // The other tab is the one talking: it records the bot's replies (this tab, in the
+      // same session room, receives them too, and would add them a second time).
+      this.follower = true;
+      this.items = value;
+      if (this.rendered) this.renderAll();
     }
   }
 
@@ -392,7 +399,7 @@ class ChatWidget {
   // ------------------------------------------------------------------ bot events
 
   onBotEvent(payload) {
-    if (!payload || typeof payload !== "object") return;
+    if (!payload || typeof payload !== "object" || this.follower) return;
     this.burst.push(payload);
     clearTimeout(this.burstTimer);
     this.burstTimer = setTimeout(() => this.flushBurst(), BURST_MS);
@@ -470,6 +477,7 @@ class ChatWidget {
         this.rerender(item);
       }
     }
+    this.follower = false;
     const item = { t: "user", text: shown || text, pending: true };
     if (shown && shown !== text) item.payload = text;
     this.items.push(item);
@@ -507,6 +515,7 @@ class ChatWidget {
     this.items = [];
     this.burst = [];
     this.pendingRestart = true;
+    this.follower = false;
     this.ready = false;
     this.hideTyping();
     this.renderAll();
