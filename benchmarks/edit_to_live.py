@@ -97,7 +97,7 @@ def measure_text_change(copy: Project, stack, token: str, run: int) -> Measureme
     set_answer(path, f"{base} {marker}")
     seconds, steps = publish(copy, stack.url, token)
     served = wait_until_served(stack, TEXT_QUESTION, lambda replies: any(marker in r.get("text", "") for r in replies))
-    return Measurement("(a) text-only change to an answer", time.monotonic() - saved, seconds, steps, served)
+    return Measurement(f"{TEXT_TOPIC}, run {run + 1}", time.monotonic() - saved, seconds, steps, served)
 
 
 def measure_new_example(copy: Project, stack, token: str, run: int) -> Measurement:
@@ -107,19 +107,19 @@ def measure_new_example(copy: Project, stack, token: str, run: int) -> Measureme
     add_example(copy.topics_dir / f"{EXAMPLE_TOPIC}.yml", question)
     seconds, steps = publish(copy, stack.url, token)
     served = wait_until_served(stack, question, lambda replies: topic_of(replies) == EXAMPLE_TOPIC)
-    name = f"(b) one new example question (\"{question}\": was answered by {before or 'no topic'})"
+    name = f"\"{question}\" added to {EXAMPLE_TOPIC} (before: answered by {before or 'no topic'})"
     return Measurement(name, time.monotonic() - saved, seconds, steps, served)
 
 
-def describe(results: list[Measurement]) -> str:
-    total = statistics.median(m.total for m in results)
-    steps = {k: statistics.median(m.steps.get(k, 0.0) for m in results) for k in results[0].steps}
-    publish_s = statistics.median(m.publish for m in results)
-    served = all(m.served for m in results)
-    parts = ", ".join(f"{k} {v:.1f} s" for k, v in steps.items())
-    runs = f" (median of {len(results)})" if len(results) > 1 else ""
-    return (f"{results[-1].name}\n    edit-to-live {total:.1f} s{runs}; publish command {publish_s:.1f} s ({parts})"
-            f"{'' if served else '; NOT SERVED within ' + str(SERVE_TIMEOUT) + ' s'}")
+def describe(title: str, results: list[Measurement]) -> str:
+    lines = [title]
+    for m in results:
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in m.steps.items())
+        lines.append(f"    {m.name}: edit-to-live {m.total:.1f} s; publish command {m.publish:.1f} s ({parts})"
+                     f"{'' if m.served else '; NOT SERVED within ' + str(SERVE_TIMEOUT) + ' s'}")
+    if len(results) > 1:
+        lines.append(f"    median edit-to-live {statistics.median(m.total for m in results):.1f} s")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Rasa stack up in {time.monotonic() - started:.1f} s at {stack.url}, running "
                   f"{status(stack, token)['model_file']}; working copy {copy.root}; {os.cpu_count()} CPUs", flush=True)
             text = [measure_text_change(copy, stack, token, run) for run in range(args.runs)]
-            print(describe(text), flush=True)
+            print(describe("(a) text-only change to an answer", text), flush=True)
             example = [measure_new_example(copy, stack, token, run) for run in range(args.runs)]
-            print(describe(example), flush=True)
+            print(describe("(b) one new example question", example), flush=True)
     unchanged = repo_untouched(began)
     print(f"Repository files left unchanged: {'yes' if unchanged else 'NO'}")
     return 0 if unchanged and all(m.served for m in text + example) else 1

@@ -39,7 +39,11 @@ CONVERSATIONS = {
     "spanish": ["hola necesito ayuda"],
     "vague": ["stem cells", "/out_of_scope", "bone marrow", "iv"],
     "terse": ["cells", "knee", "what is it"],
-    "contact": [f"what is your address? write to {EMAIL} or call {PHONE}"],
+    # Personal details inside questions the article does not answer (separate conversations: a
+    # message read as a request for a person starts the handoff form instead).
+    "contact-1": [f"how much does it cost? asking for {EMAIL}"],
+    "contact-2": [f"does insurance cover this, {EMAIL} {PHONE}"],
+    "contact-3": [f"what is your address? write to {EMAIL} or call {PHONE}"],
     "again": ["is the iv dangerous"],
     "emergency": ["i have chest pain and can't breathe"],
 }
@@ -96,8 +100,10 @@ def test_report_matches_what_the_bot_replied(tracker: dict) -> None:
     cost = [m for (s, m), kind in gaps.items() if m in COST and kind == "out of scope"]
     assert len(cost) >= 2, gaps
     group = next(g for g in report.groups if g.wording in cost)
-    assert group.count == len(cost) and len(group.senders) == len(cost)
-    assert sorted([group.wording, *group.other_wordings]) == sorted(cost)
+    members = [group.wording, *group.other_wordings]
+    assert set(cost) <= set(members)
+    assert all("cost" in m for m in members)  # "how much does it cost? asking for [email]" may join
+    assert group.count == len(members) and len(group.senders) == len(members)
     assert report.groups[0].count >= group.count  # most frequent first
     # Every unanswered message appears exactly once, with the reply the bot gave it.
     shown = {}
@@ -120,23 +126,26 @@ def test_report_matches_what_the_bot_replied(tracker: dict) -> None:
 
 
 def test_cli_masks_emails_and_phone_numbers_and_writes_csv(tracker: dict, tmp_path: Path) -> None:
-    contact = ("contact", CONVERSATIONS["contact"][0])
-    assert tracker["expected"][contact]["kind"], "the contact question should not get a curated answer"
+    contact = {m: v["kind"] for (s, m), v in tracker["expected"].items() if s.startswith("contact")}
+    gaps = [m for m, kind in contact.items() if kind]
+    assert gaps, f"none of the questions with personal details got a no-answer reply: {contact}"
     out = tmp_path / "gaps.csv"
     result = run_module("clinic_content.gaps", "--db", tracker["url"], "--csv", str(out))
     assert result.returncode == 0, result.stderr
-    masked = "what is your address? write to [email] or call [phone]"
-    assert masked in result.stdout
     assert "Questions the bot could not answer, all time" in result.stdout
     assert "Topics answered most" in result.stdout
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
+    unanswered = [r for r in rows if r["section"] == "unanswered"]
+    wordings = [w for r in unanswered for w in [r["visitors_wrote"], *r["also_worded_as"].split(" | ")]]
+    for message in gaps:
+        masked = message.replace(EMAIL, "[email]").replace(PHONE, "[phone]")
+        assert masked in wordings
+        assert masked in result.stdout.replace("\n" + " " * 47, " ").replace("also: ", "")
     everything = result.stdout + out.read_text(encoding="utf-8")
     for secret in (EMAIL, "555-0187", "5550187", "quixote"):
         assert secret not in everything
-    unanswered = [r for r in rows if r["section"] == "unanswered"]
     assert [int(r["rank"]) for r in unanswered] == list(range(1, len(unanswered) + 1))
-    assert any(r["visitors_wrote"] == masked or masked in r["also_worded_as"] for r in unanswered)
     assert sum(int(r["count"]) for r in unanswered) == len(typed_gaps(tracker["expected"]))
     assert {r["topic"] for r in rows if r["section"] == "topic"} >= {"iv_risks", "routes"}
 
@@ -191,7 +200,7 @@ def test_postgresql_gives_the_same_report(tracker: dict) -> None:
         assert on_postgres.unanswered == on_sqlite.unanswered > 0
         assert format_report(on_postgres) == format_report(on_sqlite)
         result = run_module("clinic_content.gaps", "--db", url)
-        assert result.returncode == 0 and "[email]" in result.stdout
+        assert result.returncode == 0 and format_report(on_sqlite) in result.stdout
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()

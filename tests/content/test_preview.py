@@ -15,15 +15,13 @@ from clinic_content.quotes import sentences
 from clinic_content.topic_doc import read_topic
 from tests.content.editing import add_example
 from tests.content.helpers import run_module
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.support.browser import launch_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Browser:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 

@@ -48,10 +48,10 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
-def send(webhook: str, message: str, sender: str | None = None) -> list[dict]:
+def send(webhook: str, message: str, sender: str | None = None, timeout: float = 60) -> list[dict]:
     body = json.dumps({"sender": sender or f"eval-{uuid.uuid4().hex}", "message": message}).encode()
     request = urllib.request.Request(webhook, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 

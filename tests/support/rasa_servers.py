@@ -103,6 +103,13 @@ def start_rasa_server(model: Path, port: int, endpoints: Path, log: Path, extra:
     return subprocess.Popen(command, cwd=ROOT, env=server_env(), stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
+def log_tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return ""
+    tail = "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return f"--- last lines of {path.name}:\n{tail}\n"
+
+
 @contextlib.contextmanager
 def rasa_stack(
     model: Path = ROOT / "models" / "clinic.tar.gz",
@@ -121,8 +128,12 @@ def rasa_stack(
         endpoints = write_endpoints(workdir, action_port, tracker_store, lock_store)
         rasa = start_rasa_server(model, rasa_port, endpoints, workdir / "rasa.log", extra_args or [])
         stack.processes.append(rasa)
-        wait_until_up(f"{stack.action_url}/health", timeout, actions)
-        wait_until_up(f"{stack.url}/status" if "--enable-api" in (extra_args or []) else stack.url, timeout, rasa)
+        try:
+            wait_until_up(f"{stack.action_url}/health", timeout, actions)
+            wait_until_up(f"{stack.url}/", timeout, rasa)  # "/" answers without the API token
+        except (RuntimeError, TimeoutError) as error:
+            logs = "".join(log_tail(workdir / name) for name in ("actions.log", "rasa.log"))
+            raise RuntimeError(f"{error}\n{logs}") from error
         yield stack
     finally:
         stack.stop()
