@@ -9,7 +9,8 @@
 5. makes models/clinic.tar.gz a copy of it, so a restart starts with the same model.
 
 If the check or the training fails, the bot keeps running the model it has.
-Needs the API token the bot was started with, in the environment variable RASA_API_TOKEN.
+Needs the API token the bot was started with, in the environment variable RASA_API_TOKEN (in
+development, `make run` keeps one in var/rasa-api-token and publish reads it from there).
 
 Usage: RASA_API_TOKEN=... python -m clinic_content.publish [--url http://localhost:5005] [--root DIR]
 """
@@ -71,6 +72,12 @@ def publish_lock(project: Project) -> Iterator[bool]:
 
 def say(text: str) -> None:
     print(text, flush=True)
+
+
+def development_token(root: Path) -> str:
+    """The token `make run` keeps in var/rasa-api-token in development (empty when there is none)."""
+    path = root / "var" / "rasa-api-token"
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
 
 
 def publish(project: Project, url: str, token: str, keep: int = KEEP_MODELS) -> int:
@@ -143,11 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="project folder (default: this repository)")
     parser.add_argument("--keep", type=int, default=KEEP_MODELS, help="published models to keep (default 5)")
     args = parser.parse_args(argv)
-    token = os.environ.get("RASA_API_TOKEN", "").strip()
+    project = Project.at(args.root)
+    token = os.environ.get("RASA_API_TOKEN", "").strip() or development_token(project.root)
     if not token:
         say(NO_TOKEN)
         return 2
-    project = Project.at(args.root)
     with publish_lock(project) as mine:
         if not mine:
             say("Another publish is running for this project; wait for it to finish and try again.")

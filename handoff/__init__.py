@@ -2,7 +2,7 @@
 
 The bot's form action uses ``HandoffStore.from_settings().create(NewHandoff(...))``;
 coordinators work in the inbox (``python -m handoff.inbox``); the worker
-(``python -m handoff.cli worker``) sends the notifications. See docs/coordinators.md.
+(``python -m handoff.cli worker``) sends the notifications. See README, "For care coordinators".
 """
 
 from handoff.errors import (

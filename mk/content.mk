@@ -1,4 +1,4 @@
-# Content editors' tools (docs/editors.md). Included by the main Makefile, which defines PY,
+# Content editors' tools (README, "For content editors"). Included by the main Makefile, which defines PY,
 # RASA and the install/data/train targets.
 #
 #   make check-content                 check content/topics, data/terms.yml, domain.yml (seconds)

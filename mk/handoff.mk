@@ -1,6 +1,6 @@
 # Handoff back end: coordinators' inbox, notification worker, accounts, retention.
 # Included by the main Makefile (`include mk/handoff.mk`), which defines PY and
-# .venv/.installed. Settings come from the environment; see docs/coordinators.md.
+# .venv/.installed. Settings come from the environment; see README, "For care coordinators".
 #
 #   make inbox                      serve the inbox on http://127.0.0.1:8001
 #   make handoff-worker             send email/webhook notifications (runs until stopped)

@@ -1,5 +1,5 @@
 # Website chat widget (widget/): one script tag, bundled with esbuild into widget/dist/widget.js.
-# Included by the main Makefile, which defines PY and MODEL_STAMP. See docs/widget.md.
+# Included by the main Makefile, which defines PY and MODEL_STAMP. See README, "The website chat widget".
 #
 #   make widget               npm ci (when node_modules is missing or older than the lock), then build
 #   make widget-serve         demo site on http://127.0.0.1:8000 (Rasa at $$RASA_URL or :5005)

@@ -45,6 +45,12 @@ start() {  # name, command...
 }
 
 start actions .venv/bin/rasa run actions --port 5055 --actions actions
+# Rasa's HTTP API (used by `make publish` to swap in a new model) is protected by a token. In
+# development a random one is kept in var/rasa-api-token, which `make publish` reads too.
+if [ -z "${RASA_API_TOKEN:-}" ] && [ "$CLINIC_ENV" = development ]; then
+  [ -s var/rasa-api-token ] || (umask 077; $PY -c "import secrets; print(secrets.token_urlsafe(32))" > var/rasa-api-token)
+  RASA_API_TOKEN=$(cat var/rasa-api-token)
+fi
 api_args=()
 if [ -n "${RASA_API_TOKEN:-}" ]; then api_args=(--enable-api --auth-token "$RASA_API_TOKEN"); fi
 # shellcheck disable=SC2086

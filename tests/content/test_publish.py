@@ -249,3 +249,12 @@ def test_publish_swaps_the_model_while_visitors_chat(tmp_path: Path) -> None:
     for step in ("check", "train", "swap"):
         assert f"{step} " in log.split("Timings:")[1]
     assert "The live bot is unchanged" not in log
+
+
+def test_publish_finds_the_development_token_that_make_run_keeps(tmp_path: Path) -> None:
+    from clinic_content.publish import development_token
+
+    assert development_token(tmp_path) == ""
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "rasa-api-token").write_text("s3cret\n")
+    assert development_token(tmp_path) == "s3cret"
