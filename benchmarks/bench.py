@@ -3,7 +3,8 @@ trained on the same project data and served with the same endpoints.
 
 For each: training time (Rasa's cache off), held-out accuracy (tests/evaluation), Rasa server
 peak memory (VmHWM), and throughput / p50 / p95 latency over the REST channel with 20 visitors
-sending messages back to back, each in their own conversation. Prints both and the ratios.
+sending messages back to back, each in their own conversation. Prints both and the ratios,
+behind the project's SQLite tracker store and behind Rasa's in-memory one (`rasa init`'s default).
 
 Usage: python -m benchmarks.bench [--visitors 20] [--per-visitor 25] [--json out.json]
 """
@@ -26,6 +27,8 @@ from tests.evaluation.evaluate import evaluate, load_cases, summarise
 from tests.support.rasa_servers import ROOT, rasa_stack, server_env
 
 CONFIGS = {"project": ROOT / "config.yml", "rasa default": ROOT / "benchmarks" / "rasa_init_config.yml"}
+# The project's embedded default (SQLite) and Rasa's own default (in memory, as `rasa init` has).
+TRACKER_STORES = {"sqlite": None, "memory": "memory"}
 TARGETS = {"throughput": (">=", 3.0), "p95 latency": ("<=", 0.3), "peak memory": ("<=", 0.6),
            "training time": ("<=", 0.3)}  # fmt: skip
 
@@ -52,14 +55,12 @@ def peak_memory_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(name: str, config: Path, args: argparse.Namespace, workdir: Path) -> dict[str, float]:
-    print(f"[{name}] training...", flush=True)
-    model = workdir / f"{name.replace(' ', '_')}.tar.gz"
-    training = train(config, model)
+def measure(name: str, model: Path, training: float, store: str, args: argparse.Namespace) -> dict[str, float]:
+    """Accuracy, load and peak memory for one trained model behind one kind of tracker store."""
     spec = yaml.safe_load((ROOT / "tests/evaluation/targets.yml").read_text())
     cases = load_cases(ROOT / "tests/evaluation/heldout.yml")
-    with rasa_stack(model=model) as stack:
-        print(f"[{name}] accuracy and load...", flush=True)
+    with rasa_stack(model=model, tracker_store=TRACKER_STORES[store]) as stack:
+        print(f"[{name}, {store} tracker store] accuracy and load...", flush=True)
         scores = summarise(evaluate(stack.rest_webhook, cases, spec))
         messages = [message for _, _, message in cases]
         load = run_load(stack.rest_webhook, messages, args.visitors, args.per_visitor)
@@ -95,12 +96,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=20)
     parser.add_argument("--per-visitor", type=int, default=25)
+    parser.add_argument("--stores", nargs="+", default=list(TRACKER_STORES), choices=list(TRACKER_STORES))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     print(f"{os.cpu_count()} CPU cores; {args.visitors} visitors x {args.per_visitor} messages each")
-    results = {name: measure(name, config, args, workdir) for name, config in CONFIGS.items()}
-    report(results)
+    trained = {}
+    for name, config in CONFIGS.items():
+        print(f"[{name}] training...", flush=True)
+        model = workdir / f"{name.replace(' ', '_')}.tar.gz"
+        trained[name] = (model, train(config, model))
+    results = {}
+    for store in args.stores:
+        results[store] = {name: measure(name, model, seconds, store, args) for name, (model, seconds) in trained.items()}
+        print(f"\n== {store} tracker store ==")
+        report(results[store])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -52,6 +52,12 @@ def run(env: dict[str, str], *argv: str, stdin: str = "") -> tuple[int, str]:
     return code, out.getvalue()
 
 
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`python -m handoff.cli ARGS` as a coordinator would run it, in its own process."""
+    return subprocess.run([sys.executable, "-m", "handoff.cli", *args], check=False, cwd=PROJECT_ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+
 def test_create_user_from_stdin(env: dict[str, str], cli_store: HandoffStore) -> None:
     code, output = run(env, "create-user", "casey", "--password-stdin", stdin="a long enough password\n")
     assert code == 0 and "Created coordinator casey" in output
@@ -142,28 +148,12 @@ def test_module_entry_point_runs_the_worker_once(env: dict[str, str], cli_store:
         webhook_store.close()
         process_env = {key: value for key, value in os.environ.items() if not key.startswith(("SMTP_", "HANDOFF_"))}
         process_env.update(worker_env)
-        result = subprocess.run(
-            [sys.executable, "-m", "handoff.cli", "worker", "--once"],
-            check=False,
-            cwd=PROJECT_ROOT,
-            env=process_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_cli(process_env, "worker", "--once")
         assert result.returncode == 0, result.stderr
         assert "Delivered 1, failed 0." in result.stdout
         assert len(received) == 1 and json.loads(received[0])["reference"] == reference
 
-        listed = subprocess.run(
-            [sys.executable, "-m", "handoff.cli", "list", "--json"],
-            check=False,
-            cwd=PROJECT_ROOT,
-            env=process_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        listed = run_cli(process_env, "list", "--json")
         assert listed.returncode == 0, listed.stderr
         assert [row["reference"] for row in json.loads(listed.stdout)] == [reference]
     finally:

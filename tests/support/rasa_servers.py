@@ -76,14 +76,15 @@ class RasaStack:
 
 
 def write_endpoints(
-    workdir: Path, action_port: int, tracker_store: dict | None, lock_store: dict | None = None
+    workdir: Path, action_port: int, tracker_store: dict | str | None, lock_store: dict | None = None
 ) -> Path:
     endpoints: dict = {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}
     if lock_store:
         endpoints["lock_store"] = lock_store
     if tracker_store is None:
         tracker_store = {"type": "SQL", "dialect": "sqlite", "db": str(workdir / "tracker.db")}
-    endpoints["tracker_store"] = tracker_store
+    if tracker_store != "memory":  # "memory": Rasa's in-memory tracker store (no tracker_store key)
+        endpoints["tracker_store"] = tracker_store
     path = workdir / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     return path
@@ -113,7 +114,7 @@ def log_tail(path: Path, lines: int = 30) -> str:
 @contextlib.contextmanager
 def rasa_stack(
     model: Path = ROOT / "models" / "clinic.tar.gz",
-    tracker_store: dict | None = None,
+    tracker_store: dict | str | None = None,
     lock_store: dict | None = None,
     extra_args: list[str] | None = None,
     timeout: float = 180,
