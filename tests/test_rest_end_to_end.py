@@ -172,7 +172,8 @@ def test_handoff_from_request_to_record_email_and_inbox(bot, environment: dict, 
     client = app.test_client()
     client.post("/sign-in", data={"username": "coordinator", "password": PASSWORD})
     assert reference in client.get("/handoffs").get_data(as_text=True)
-    assert "Ann Example" in client.get(f"/handoffs/{reference}").get_data(as_text=True)
+    page = client.get(f"/handoffs/{reference}").get_data(as_text=True)
+    assert "Ann Example" in page and "Is it right for me?" in page, "topics shown by their titles"
     json.dumps(environment)  # the environment fixture stays alive for the whole test
 
 

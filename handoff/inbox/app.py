@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from handoff.inbox import auth, views
 from handoff.inbox.auth import SignInThrottle
+from handoff.inbox.topic_titles import topic_title
 from handoff.notifications import REASON_WORDS
 from handoff.settings import Settings, load_settings
 from handoff.store import HandoffStore
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, store: HandoffStore | None =
     settings = settings or load_settings()
     store = store or HandoffStore.from_settings(settings)
     app = Flask(__name__)
+    app.add_template_filter(topic_title)
     app.config.update(
         SECRET_KEY=settings.require_inbox_secret_key(),
         SESSION_COOKIE_NAME="clinic_inbox_session",
