@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import re
 
+from clinic_privacy.masking import EMAIL
 from handoff.errors import InvalidHandoff
 from handoff.store import normalise_email, normalise_phone
 
 SKIP_WORDS = {"skip", "/skip", "no", "none", "nope", "pass", "n/a", "na", "no preference", "anytime",
               "any time", "whenever", "rather not say", "nothing", "not sure", "-"}  # fmt: skip
-EMAIL_IN_TEXT = re.compile(r"[^\s@<>()]+@[^\s@<>()]+\.[^\s@<>()]+")
 MAX_NAME_LENGTH = 80
 
 
 def contact_method(text: str) -> str | None:
     """'email' or 'phone' from what the visitor typed or clicked, or None."""
     lowered = text.lower()
-    if EMAIL_IN_TEXT.search(text) or re.search(r"\be-?mail\b|\bmail\b", lowered):
+    if EMAIL.search(text) or re.search(r"\be-?mail\b|\bmail\b", lowered):
         return "email"
     if re.search(r"\b(phone|call|ring|text|sms|number|cell|mobile)\b", lowered) or re.search(r"\d{7,}", re.sub(r"\D", "", text)):
         return "phone"
@@ -26,7 +26,7 @@ def check_contact(method: str, text: str) -> tuple[str | None, str | None]:
     """(normalised value, None) when valid; (None, reason) when not."""
     text = text.strip()
     if method == "email":
-        found = EMAIL_IN_TEXT.search(text)
+        found = EMAIL.search(text)
         try:
             return normalise_email(found.group(0) if found else text), None
         except InvalidHandoff:

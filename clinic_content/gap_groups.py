@@ -6,9 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d\s().\-/]{5,}\d(?!\w)")
-MIN_PHONE_DIGITS = 7
+from clinic_privacy.masking import mask_contact_details
 
 STOPWORDS = set("""
 a an the is are was were be been am do does did can could will would should shall may might must
@@ -22,18 +20,8 @@ SAME_WORD_SPELLING = 0.8  # "diabetis" is "diabetes": difflib ratio between two 
 SAME_SPELLING = 0.88      # messages of stopwords only ("what is it"): difflib ratio of the whole
 
 
-def mask(text: str) -> str:
-    """Emails and phone numbers replaced by [email] and [phone]."""
-    text = EMAIL.sub("[email]", text)
-
-    def phone(match: re.Match) -> str:
-        return "[phone]" if sum(c.isdigit() for c in match.group()) >= MIN_PHONE_DIGITS else match.group()
-
-    return PHONE.sub(phone, text)
-
-
 def normalise(text: str) -> str:
-    text = mask(text).lower().replace("’", "'")
+    text = mask_contact_details(text).lower().replace("’", "'")
     text = re.sub(r"[^\w\s'\[\]]", " ", text)
     return " ".join(text.split())
 

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from clinic_content.gap_groups import Group, Message, group_messages, mask
+from clinic_content.gap_groups import Group, Message, group_messages
 from clinic_content.gap_messages import read_turns
 from clinic_content.project import Project
 from clinic_content.topic_doc import read_topic
+from clinic_privacy.masking import mask_contact_details
 
 UTC = timezone.utc  # noqa: UP017 - Python 3.10
 
@@ -83,7 +84,7 @@ def build_report(db_url: str, since: date | None = None, until: date | None = No
             messages += 1
             kind = turn.reply_kind
             if kind:
-                unanswered.append(Message(turn.sender, turn.timestamp, mask(turn.text), kind))
+                unanswered.append(Message(turn.sender, turn.timestamp, mask_contact_details(turn.text), kind))
     finally:
         engine.dispose()
     titles = topic_titles or {}

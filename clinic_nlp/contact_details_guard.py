@@ -17,16 +17,19 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from clinic_privacy.masking import EMAIL, PHONE, is_phone_number
+
 INFORM = "inform"
-EMAIL_ONLY = re.compile(r"^(my (e-?mail|address) is |it'?s )?[^\s@<>()]+@[^\s@<>()]+\.[A-Za-z]{2,}[.!]?$", re.I)
-PHONE_ONLY = re.compile(r"^(my (phone|number|cell) is |it'?s |call me (at|on) )?\+?[\d\s().-]{7,20}[.!]?$", re.I)
+LEAD_IN = re.compile(r"^(my (e-?mail|address|phone|number|cell) is |it'?s |call me (at|on) )", re.I)
+MAX_PHONE_CHARS = 20
 
 
 def is_contact_detail(text: str) -> bool:
-    text = text.strip()
-    if PHONE_ONLY.match(text):
-        return sum(c.isdigit() for c in text) >= 7
-    return bool(EMAIL_ONLY.match(text))
+    """The whole message is one email address or one phone number (after "my email is")."""
+    text = LEAD_IN.sub("", text.strip()).rstrip(".!")
+    if EMAIL.fullmatch(text):
+        return True
+    return len(text) <= MAX_PHONE_CHARS and PHONE.fullmatch(text) is not None and is_phone_number(text)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

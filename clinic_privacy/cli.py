@@ -17,18 +17,22 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from clinic_privacy.tracker_redaction import purge, redact
+from clinic_privacy.tracker_redaction import last_event_id, purge, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
 logger = logging.getLogger("clinic_privacy")
 
 
-def run_once(database_url: str, days: int) -> str:
+def run_once(database_url: str, days: int, after_id: int) -> tuple[str, int]:
+    """Redact the conversations that changed since event `after_id`, purge old ones; returns a
+    summary and the event id to start from next time (so the job does not re-read the store)."""
     try:
-        return f"redacted {redact(database_url)} events, purged {purge(database_url, days)} conversations"
+        next_id = last_event_id(database_url)
+        redacted = redact(database_url, after_id)
+        return f"redacted {redacted} events, purged {purge(database_url, days)} conversations", next_id
     except (OperationalError, ProgrammingError):  # no conversations stored yet
-        return "no conversation store yet"
+        return "no conversation store yet", after_id
 
 
 def main() -> None:
@@ -44,8 +48,10 @@ def main() -> None:
     elif args.command == "purge":
         print(f"purged {purge(args.db, args.days)} conversations older than {args.days} days")
     else:
+        after_id = 0
         while True:
-            logger.info(run_once(args.db, args.days))
+            summary, after_id = run_once(args.db, args.days, after_id)
+            logger.info(summary)
             time.sleep(args.interval)
 
 

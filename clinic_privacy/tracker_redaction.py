@@ -23,9 +23,11 @@ PERSONAL_SLOTS = {"handoff_name", "handoff_contact", "handoff_best_time", "hando
 REDACTED = "[redacted]"
 
 
-def _events(connection: Connection) -> list[tuple[int, str, str, str]]:
+def _events(connection: Connection, after_id: int) -> list[tuple[int, str, str, str]]:
+    """Message and slot events of every conversation that has an event newer than `after_id`."""
     rows = connection.execute(text(
-        "SELECT id, sender_id, type_name, data FROM events WHERE type_name IN ('user', 'bot', 'slot') ORDER BY id"))
+        "SELECT id, sender_id, type_name, data FROM events WHERE type_name IN ('user', 'bot', 'slot') "
+        "AND sender_id IN (SELECT sender_id FROM events WHERE id > :after) ORDER BY id"), {"after": after_id})
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
@@ -61,12 +63,21 @@ def _redacted(kind: str, event: dict, answers: set) -> dict:
     return {**event, "text": new_text, "parse_data": parse}
 
 
-def redact(database_url: str) -> int:
-    """Redact personal data in every stored conversation; returns how many events changed."""
+def last_event_id(database_url: str) -> int:
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        last = connection.execute(text("SELECT MAX(id) FROM events")).scalar()
+    engine.dispose()
+    return int(last or 0)
+
+
+def redact(database_url: str, after_id: int = 0) -> int:
+    """Redact personal data in the conversations that changed after event `after_id` (all by
+    default); returns how many events changed. Redacting again changes nothing."""
     engine = create_engine(database_url)
     changed = 0
     with engine.begin() as connection:
-        events = _events(connection)
+        events = _events(connection, after_id)
         answers = _form_answers(events)
         for event_id, sender, kind, data in events:
             event = json.loads(data)

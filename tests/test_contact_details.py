@@ -43,3 +43,15 @@ def test_optional_answers_can_be_skipped(text: str) -> None:
 def test_optional_answers_are_trimmed() -> None:
     assert optional_text("  weekday   mornings ") == "weekday mornings"
     assert len(optional_text("x" * 1000)) == 300
+
+
+@pytest.mark.parametrize("text, is_contact", [
+    ("ann.quixote@example.org", True), ("my email is stop.now@example.com.", True),
+    ("(617) 555-0199", True), ("call me at +1 415 555 0123", True),
+    ("stop", False), ("is the iv safe? ann@example.org", False), ("I'm 45", False),
+    ("1234 5678 9012 3456 7890 1234", False),
+])  # fmt: skip
+def test_the_guard_recognises_a_message_that_is_only_contact_data(text: str, is_contact: bool) -> None:
+    from clinic_nlp.contact_details_guard import is_contact_detail
+
+    assert is_contact_detail(text) is is_contact

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from clinic_privacy.masking import mask_contact_details
-from clinic_privacy.tracker_redaction import purge, redact
+from clinic_privacy.tracker_redaction import last_event_id, purge, redact
 from handoff.crypto import generate_key
 from tests.evaluation.evaluate import send
 from tests.support.rasa_servers import rasa_stack
@@ -49,6 +49,7 @@ def stored_text(url: str) -> str:
 
 def test_mask_contact_details() -> None:
     assert mask_contact_details("call 212-555-0187 or ann@example.org") == "call [phone] or [email]"
+    assert mask_contact_details("or (212) 555-0187, thanks") == "or [phone], thanks"
     assert mask_contact_details("I'm 45 and had 2 shots in 2023") == "I'm 45 and had 2 shots in 2023"
 
 
@@ -69,6 +70,10 @@ def test_form_answers_are_redacted_and_old_conversations_purged(tracker, tmp_pat
             assert secret not in after
         assert "[redacted]" in after and "[phone]" in after
         assert redact(url) == 0, "redacting twice changes nothing"
+        mark = last_event_id(url)
+        send(stack.rest_webhook, "my other number is 617-555-0199", sender)
+        assert redact(url, after_id=mark) == 1, "the next run looks only at what changed, and catches it"
+        assert "617-555-0199" not in stored_text(url)
         follow_up = send(stack.rest_webhook, "is the iv safe?", sender)
         assert any("through a vein (IV)" in r.get("text", "") for r in follow_up), "Rasa still reads it"
     assert purge(url, older_than_days=30) == 0

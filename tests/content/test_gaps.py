@@ -21,9 +21,10 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 
-from clinic_content.gap_groups import Message, group_messages, mask, normalise, similar
+from clinic_content.gap_groups import Message, group_messages, normalise, similar
 from clinic_content.gaps import build_report, format_report, topic_titles
 from clinic_content.project import Project
+from clinic_privacy.masking import mask_contact_details as mask
 from tests.content.api_stack import api_stack, send
 from tests.content.helpers import run_module
 

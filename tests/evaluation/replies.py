@@ -1,17 +1,14 @@
 """Recognise which response a bot reply is, by its text, from the domain and the built FAQ data."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import yaml
 
+from clinic_content.article import normalise_space
+
 ROOT = Path(__file__).resolve().parents[2]
 RESPONSE_FILES = [ROOT / "domain.yml", ROOT / "data" / "nlu" / "faq.yml"]
-
-
-def _key(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def response_index(files: list[Path] = RESPONSE_FILES) -> dict[str, str]:
@@ -22,7 +19,7 @@ def response_index(files: list[Path] = RESPONSE_FILES) -> dict[str, str]:
         for name, variations in (document.get("responses") or {}).items():
             for variation in variations:
                 if variation.get("text"):
-                    index[_key(variation["text"])] = name
+                    index[normalise_space(variation["text"])] = name
     return index
 
 
@@ -32,7 +29,7 @@ def response_names(replies: list[dict], index: dict[str, str]) -> list[str]:
     for reply in replies:
         text = reply.get("text")
         if text:
-            names.append(index.get(_key(text), f"?{text[:60]}"))
+            names.append(index.get(normalise_space(text), f"?{text[:60]}"))
     return names
 
 
