@@ -30,6 +30,7 @@ from clinic_content.topic_doc import read_topic
 from clinic_content.workcopy import copy_project
 from tests.content.api_stack import api_stack, send, status
 from tests.content.editing import add_example, set_answer
+from tests.support.rasa_servers import TRACKER_STORE_TYPE
 
 TEXT_TOPIC = "iv_risks"
 TEXT_QUESTION = "is the iv dangerous"
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="edit-to-live-") as temp:
         copy = copy_project(Path(temp) / "project", with_live_model=True)
-        tracker = {"type": "SQL", "dialect": "sqlite", "db": str(Path(temp) / "tracker.db")}
+        tracker = {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(Path(temp) / "tracker.db")}
         started = time.monotonic()
         with api_stack(token, model=copy.live_model, tracker_store=tracker) as stack:
             print(f"Rasa stack up in {time.monotonic() - started:.1f} s at {stack.url}, running "

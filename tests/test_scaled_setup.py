@@ -12,7 +12,7 @@ import redis
 import yaml
 
 from tests.evaluation.evaluate import send
-from tests.support.rasa_servers import ROOT, rasa_stack
+from tests.support.rasa_servers import ROOT, TRACKER_STORE_TYPE, rasa_stack
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 REDIS_DB = 7
@@ -38,7 +38,7 @@ def test_scaled_endpoints_file_uses_postgresql_and_redis() -> None:
 def test_conversations_are_kept_in_postgresql_and_locked_in_redis(tracker_db: str) -> None:
     client = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
     commands_before = client.info("stats")["total_commands_processed"]
-    tracker_store = {"type": "SQL", "dialect": "postgresql", "url": "127.0.0.1", "port": 5432,
+    tracker_store = {"type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": "127.0.0.1", "port": 5432,
                      "db": tracker_db, "username": "postgres"}  # fmt: skip
     lock_store = {"type": "redis", "url": "127.0.0.1", "port": 6379, "db": REDIS_DB, "key_prefix": "test"}
     senders = [f"scaled-{i}-{uuid.uuid4().hex[:6]}" for i in range(4)]

@@ -16,7 +16,7 @@ from clinic_privacy.masking import mask_contact_details
 from clinic_privacy.tracker_redaction import last_event_id, purge, redact
 from handoff.crypto import generate_key
 from tests.evaluation.evaluate import send
-from tests.support.rasa_servers import rasa_stack
+from tests.support.rasa_servers import TRACKER_STORE_TYPE, rasa_stack
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 FORM = ["I'd like to talk to someone", "Zelda Quibble", "email", "zelda.q@example.org", "weekday mornings",
@@ -26,14 +26,14 @@ FORM = ["I'd like to talk to someone", "Zelda Quibble", "email", "zelda.q@exampl
 @pytest.fixture(params=["sqlite", "postgresql"])
 def tracker(request, tmp_path: Path) -> Iterator[tuple]:
     if request.param == "sqlite":
-        yield ({"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")},
+        yield ({"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(tmp_path / "tracker.db")},
                f"sqlite:///{tmp_path / 'tracker.db'}")  # fmt: skip
         return
     name = f"clinic_privacy_{uuid.uuid4().hex[:8]}"
     admin = psycopg2.connect(dbname="postgres", **PG)
     admin.autocommit = True
     admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield ({"type": "SQL", "dialect": "postgresql", "url": "127.0.0.1", "port": 5432, "db": name,
+    yield ({"type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": "127.0.0.1", "port": 5432, "db": name,
             "username": "postgres"}, f"postgresql://postgres@127.0.0.1:5432/{name}")  # fmt: skip
     admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.close()

@@ -27,6 +27,7 @@ from clinic_content.project import Project
 from clinic_privacy.masking import mask_contact_details as mask
 from tests.content.api_stack import api_stack, send
 from tests.content.helpers import run_module
+from tests.support.rasa_servers import TRACKER_STORE_TYPE
 
 UTC = timezone.utc  # noqa: UP017
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
@@ -63,7 +64,7 @@ def tracker(tmp_path_factory) -> dict:
     token = secrets.token_hex(8)
     run = uuid.uuid4().hex[:6]
     replies: dict[tuple[str, str], list[dict]] = {}
-    with api_stack(token, tracker_store={"type": "SQL", "dialect": "sqlite", "db": str(db)}) as stack:
+    with api_stack(token, tracker_store={"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(db)}) as stack:
         request = urllib.request.Request(f"{stack.url}/domain?token={token}", headers={"Accept": "application/json"})
         with urllib.request.urlopen(request) as response:
             domain = json.loads(response.read())

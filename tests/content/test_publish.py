@@ -30,7 +30,7 @@ from clinic_content.workcopy import copy_project
 from tests.content.api_stack import api_stack, send, status
 from tests.content.editing import set_answer
 from tests.content.helpers import run_module
-from tests.support.rasa_servers import free_port
+from tests.support.rasa_servers import TRACKER_STORE_TYPE, free_port
 
 QUESTION = "is the iv dangerous"  # an example of content/topics/iv_risks.yml
 NEW_SENTENCE = "Ask your own doctor what this means for you."
@@ -205,7 +205,7 @@ def test_publish_swaps_the_model_while_visitors_chat(tmp_path: Path) -> None:
     token = secrets.token_hex(16)
     topic = copy.topics_dir / "iv_risks.yml"
     new_answer = f"{read_topic(topic).answer} {NEW_SENTENCE}"
-    tracker = {"type": "SQL", "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    tracker = {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
     with api_stack(token, model=copy.live_model, tracker_store=tracker) as stack:
         old_model = status(stack, token)["model_file"]
         ongoing = f"ongoing-{uuid.uuid4().hex[:6]}"

@@ -18,6 +18,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# The tracker store class the project runs (endpoints.yml), so tests and benchmarks use it too.
+TRACKER_STORE_TYPE = yaml.safe_load((ROOT / "endpoints.yml").read_text())["tracker_store"]["type"]
 
 
 def free_port() -> int:
@@ -82,7 +84,7 @@ def write_endpoints(
     if lock_store:
         endpoints["lock_store"] = lock_store
     if tracker_store is None:
-        tracker_store = {"type": "SQL", "dialect": "sqlite", "db": str(workdir / "tracker.db")}
+        tracker_store = {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(workdir / "tracker.db")}
     if tracker_store != "memory":  # "memory": Rasa's in-memory tracker store (no tracker_store key)
         endpoints["tracker_store"] = tracker_store
     path = workdir / "endpoints.yml"
