@@ -168,9 +168,11 @@ def test_source_attaches_to_its_answer_even_if_the_visitor_was_quick(chat: Chat)
     chat.page.evaluate(
         f"() => {{ {widget}.onBotEvent({{ text: 'Answer with a source' }}); {widget}.flushBurst(); }}"
     )
-    chat.ask("and another thing")  # sent before the source arrives
+    # The visitor sends before the source arrives. One JavaScript turn, so the real bot's reply to
+    # "and another thing" cannot land in between (it would rightly take the source).
     chat.page.evaluate(
-        f"""() => {{ {widget}.onBotEvent({{ kind: 'source', topic: 't', title: 'A title', quotes: ['Quoted.'] }});
+        f"""() => {{ {widget}.send('and another thing');
+                    {widget}.onBotEvent({{ kind: 'source', topic: 't', title: 'A title', quotes: ['Quoted.'] }});
                     {widget}.flushBurst(); }}"""
     )
     expect(chat.bot_message("Answer with a source").locator("details.source")).to_contain_text("A title")
