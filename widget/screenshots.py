@@ -20,7 +20,8 @@ if str(ROOT) not in sys.path:
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from tests.widget.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE  # noqa: E402
+from tests.support.browser import launch_chromium  # noqa: E402
+from tests.widget.conftest import DESKTOP, PHONE  # noqa: E402
 from tests.widget.stack import widget_stack  # noqa: E402
 
 TIMEOUT = 20_000
@@ -47,7 +48,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
 
     with widget_stack() as stack, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(playwright)
 
         desktop = browser.new_context(viewport=DESKTOP, reduced_motion="reduce")
         page = desktop.new_page()

@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from clinic_content import readability
 from clinic_content.article import normalise_space
@@ -15,15 +14,6 @@ from clinic_content.quotes import sentences
 from clinic_content.topic_doc import read_topic
 from tests.content.editing import add_example
 from tests.content.helpers import run_module
-from tests.support.browser import launch_chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 def open_page(browser: Browser, path: Path):

@@ -15,11 +15,10 @@ from conftest import (
     free_port,
     make_new_handoff,
 )
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from werkzeug.serving import make_server
 
 from handoff.store import HandoffStore
-from tests.support.browser import launch_chromium
 
 SCRIPT_TEXT = "<script>window.__pwned = 1</script>"
 
@@ -36,14 +35,6 @@ def server(inbox: tuple[Any, HandoffStore]) -> Iterator[tuple[str, HandoffStore]
     finally:
         http.shutdown()
         thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from handoff.crypto import generate_key
-from tests.support.browser import launch_chromium
 from tests.widget.stack import ROOT, WidgetStack, widget_stack
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -55,14 +54,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     running = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
     if report.failed and isinstance(running, WidgetStack):
         report.sections.append(("server logs", running.logs()))
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 class Chat:
