@@ -9,9 +9,11 @@ from playwright.sync_api import Browser, sync_playwright
 from tests.support.browser import launch_chromium
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Debian Chromium for the whole run (widget, inbox and preview tests)."""
+    """A headless Debian Chromium per test module (widget, inbox and preview tests). Not per
+    session: Playwright's sync API keeps an event loop running while it is open, and the tests
+    that call `asyncio.run` would fail after it."""
     with sync_playwright() as playwright:
         chromium = launch_chromium(playwright)
         yield chromium
