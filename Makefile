@@ -13,8 +13,8 @@ TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) data
                 $(wildcard clinic_nlp/*.py) $(SPACY_MODEL)
 MODEL_STAMP := models/.trained
 
-.PHONY: install data train run run-scaled test validate test-stories test-python evaluate bench lint \
-        check-content clean
+.PHONY: install data train run run-scaled run-config test validate test-stories test-python evaluate bench \
+        soak lint check-content clean
 
 # Targets for the handoff inbox (mk/handoff.mk), the widget (mk/widget.mk) and content tools
 # (mk/content.mk) live beside this file.
@@ -42,11 +42,17 @@ $(MODEL_STAMP): $(TRAIN_INPUTS)
 	touch $@
 
 ## Running -----------------------------------------------------------------------------------
+# Every service under supervisord (clinic_core/supervise.py): a crashed one is restarted within
+# seconds, Ctrl-C stops them all. Logs in logs/, status: .venv/bin/supervisorctl -c var/supervisord.conf status
 run: train widget
 	scripts/run_all.sh
 
 run-scaled: train widget
 	scripts/run_all.sh --scaled
+
+# Write var/supervisord.conf without starting anything (to read it, or to adapt it for a server).
+run-config: install
+	$(PY) -m clinic_core.supervise --write-config-only
 
 ## Checks and tests --------------------------------------------------------------------------
 test: train
@@ -70,6 +76,12 @@ evaluate: train
 
 bench: train
 	$(PY) -m benchmarks.bench
+
+# Not part of `make test`: minutes of visitors chatting and handing off while Rasa and the action
+# server are killed at random; prints the counts. SOAK_SECONDS (default 300), SOAK_VISITORS (10).
+soak: train widget
+	$(PY) -m benchmarks.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS)) \
+	    $(if $(SOAK_VISITORS),--visitors $(SOAK_VISITORS))
 
 clean:
 	rm -rf build models results .venv data/nlu/faq.yml

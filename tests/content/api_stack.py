@@ -1,5 +1,5 @@
-"""A Rasa stack with the HTTP API on (`--enable-api --auth-token <token>`), as `make publish` needs,
-and small clients for its API."""
+"""A Rasa stack with the HTTP API on (the token in RASA_API_TOKEN, as `make run` passes it: see
+clinic_core/rasa_server.py), as `make publish` needs, and small clients for its API."""
 from __future__ import annotations
 
 import contextlib
@@ -18,8 +18,7 @@ def api_stack(
     model: Path = ROOT / "models" / "clinic.tar.gz",
     tracker_store: dict | None = None,
 ) -> Iterator[RasaStack]:
-    with rasa_stack(model=Path(model), tracker_store=tracker_store,
-                    extra_args=["--enable-api", "--auth-token", token]) as stack:  # fmt: skip
+    with rasa_stack(model=Path(model), tracker_store=tracker_store, api_token=token) as stack:
         yield stack
 
 

@@ -14,9 +14,9 @@ to the demo server's origin and ``--cors`` to the same origin, as in production.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -28,8 +28,10 @@ from pathlib import Path
 
 import yaml
 
+from clinic_core.services import widget_command
 from tests.support.rasa_servers import (
     ROOT,
+    action_env,
     free_port,
     server_env,
     start_action_server,
@@ -83,6 +85,7 @@ class WidgetStack:
     credentials: Path | None = None
     endpoints: Path | None = None
     rasa_starts: int = 0
+    action_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     @property
     def rasa_url(self) -> str:
@@ -100,13 +103,12 @@ class WidgetStack:
 
     def start(self, timeout: float = 180) -> None:
         self.credentials = widget_credentials(self.workdir)
-        self.endpoints = write_endpoints(self.workdir, self.action_port, None)
-        actions = start_action_server(self.action_port, self.workdir / "actions.log")
+        self.endpoints = write_endpoints(self.workdir, None)
+        actions = start_action_server(self.action_port, self.workdir / "actions.log", self.action_token)
         self.processes["actions"] = actions
         self.start_rasa(wait=False)
         widget = subprocess.Popen(
-            [sys.executable, str(WIDGET_DIR / "serve.py"), "--host", "127.0.0.1", "--port", str(self.widget_port),
-             "--rasa-url", self.rasa_url, "--quiet"],
+            [*widget_command(self.widget_port, self.rasa_url), "--quiet"],
             cwd=ROOT, env=server_env(), stdout=(self.workdir / "widget.log").open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.processes["widget"] = widget
@@ -118,8 +120,9 @@ class WidgetStack:
         assert self.endpoints is not None and self.credentials is not None
         self.rasa_starts += 1
         log = self.workdir / f"rasa-{self.rasa_starts}.log"
-        extra = ["--credentials", str(self.credentials), "--cors", self.origin]
-        self.processes["rasa"] = start_rasa_server(MODEL, self.rasa_port, self.endpoints, log, extra)
+        env = action_env(self.action_port, self.action_token)
+        self.processes["rasa"] = start_rasa_server(MODEL, self.rasa_port, self.endpoints, log, env,
+                                                   credentials=self.credentials, cors=[self.origin])  # fmt: skip
         if wait:
             self.wait_for_rasa(timeout)
 
