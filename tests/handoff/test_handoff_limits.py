@@ -13,6 +13,7 @@ from conftest import HOURS, FakeClock, make_new_handoff
 from sqlalchemy import create_engine, text
 
 from handoff.errors import TooManyRequests
+from handoff.limits import counter_key
 from handoff.models import Base
 from handoff.settings import HandoffLimits, load_public_settings
 from handoff.store import HandoffStore
@@ -150,3 +151,28 @@ def test_a_database_from_the_previous_version_is_upgraded_in_place(database_url:
         assert store.create(make_new_handoff(submission_key="s" * 64)).reference == reference
     finally:
         store.close()
+
+
+def test_sign_in_attempts_are_reserved_atomically_across_processes(database_url: str, key: str, clock: FakeClock) -> None:
+    """The inbox's throttle (handoff/inbox/auth.py) on both databases: of 40 simultaneous
+    attempts from several processes, exactly the limit get through."""
+    stores = [open_store(database_url, key, clock) for _ in range(4)]
+    barrier = threading.Barrier(40)
+    granted: list[bool] = []
+    limits = [(counter_key("signin-pair", "casey", "192.0.2.1"), 5), (counter_key("signin-user", "casey"), 20)]
+
+    def attempt(store: HandoffStore) -> None:
+        barrier.wait()
+        granted.append(store.reserve_attempts(limits, timedelta(minutes=15)))
+
+    threads = [threading.Thread(target=attempt, args=(stores[i % 4],)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert (granted.count(True), granted.count(False)) == (5, 35)
+        assert stores[1].reserve_attempts([(counter_key("signin-pair", "robin", "192.0.2.1"), 5)], timedelta(minutes=15))
+    finally:
+        for store in stores:
+            store.close()
