@@ -143,4 +143,6 @@ class ActionAbandonHandoff(Action):
         if receipt is None:
             dispatcher.utter_message(response="utter_handoff_not_sent", **clinic_contact())
             return cleared()
+        dispatcher.utter_message(text="Your request had already reached us before the error, so it stands. "
+                                      "If you no longer need a call, just tell the coordinator.")  # fmt: skip
         return cleared() + confirm(dispatcher, receipt, tracker)

@@ -449,7 +449,7 @@ class HandoffStore(AccountsMixin):
         StoreUnavailable when nothing could be saved.
         """
         values = self._validate(new)
-        client_id = _optional_key(new.client_id, "client_id")
+        client_id = _optional_key(new.client_id, "client_id", max_length=256)
         for _ in range(5):
             try:
                 with self._transaction() as session:

@@ -207,4 +207,5 @@ def test_declining_a_retry_says_honestly_whether_the_request_had_reached_us(doma
     _, submitted = run(ActionSubmitHandoff(), visitor("visitor-b"), domain)  # committed, reply lost
     reference = next(e["value"] for e in submitted if e["name"] == "handoff_reference")
     messages, events = run(ActionAbandonHandoff(), visitor("visitor-b"), domain)
-    assert reference in messages[0]["text"] and SlotSet("handoff_reference", reference) in events
+    assert "already reached us" in messages[0]["text"] and reference in messages[1]["text"]
+    assert SlotSet("handoff_reference", reference) in events

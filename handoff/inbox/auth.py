@@ -16,7 +16,7 @@ together means failures from one proxy cannot lock every coordinator behind it o
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -35,6 +35,9 @@ from flask import (
 from handoff.inbox.forms import ActionForm, SignInForm
 from handoff.limits import counter_key
 
+if TYPE_CHECKING:  # pragma: no cover - import only for type checkers
+    from handoff.store import HandoffStore
+
 bp = Blueprint("auth", __name__)
 
 PUBLIC_ENDPOINTS = {"auth.sign_in", "static"}
@@ -48,7 +51,7 @@ class SignInThrottle:
 
     def __init__(
         self,
-        store: Any,
+        store: HandoffStore,
         max_failures: int = MAX_FAILURES,
         max_per_username: int = MAX_FAILURES_PER_USERNAME,
         window: timedelta = FAILURE_WINDOW,
