@@ -1,11 +1,16 @@
-"""What the handoff record needs from the conversation: transcript, topics, and why it happened."""
+"""What the handoff record needs from the conversation: transcript, topics, why it happened,
+which form run it comes from and which client sent it."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
+# handoff_pending: consent given, the request not yet confirmed to the visitor (a retry sends it).
 HANDOFF_SLOTS = ["handoff_name", "handoff_contact_method", "handoff_contact", "handoff_best_time",
-                 "handoff_topic_note", "handoff_consent"]  # fmt: skip
+                 "handoff_topic_note", "handoff_consent", "handoff_pending"]  # fmt: skip
+FORM_NAME = "handoff_form"
+MAX_CLIENT_ID_LENGTH = 128
 NO_ANSWER_RESPONSES = {"utter_out_of_scope", "utter_non_english"}
 LOW_CONFIDENCE_RESPONSES = {"utter_default", "utter_clarify"}
 
@@ -77,3 +82,32 @@ def current_session(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Events since the last session start (a restart begins a new conversation)."""
     starts = [i for i, e in enumerate(events) if e.get("event") == "session_started"]
     return events[starts[-1]:] if starts else events
+
+
+def submission_key(sender_id: str, events: list[dict[str, Any]]) -> str | None:
+    """Names this form run: the conversation and the moment the form was (last) started.
+
+    A retry after a failed submit sees the same activation, so it gets the same key and the
+    store returns the record the first attempt may already have made; asking again later
+    starts a new run with a new key. None when the form's start is not in the events.
+    """
+    started = next(
+        (e.get("timestamp") for e in reversed(events) if e.get("event") == "active_loop" and e.get("name") == FORM_NAME),
+        None,
+    )
+    if started is None:
+        return None
+    return hashlib.sha256(f"{sender_id}\x1f{started!r}".encode()).hexdigest()
+
+
+def client_id(events: list[dict[str, Any]]) -> str | None:
+    """The keyed hash of the visitor's address that the channel puts in each message's
+    metadata (``client_id``), from the latest message of this session that has one."""
+    for event in reversed(current_session(events)):
+        if event.get("event") != "user":
+            continue
+        metadata = event.get("metadata")
+        value = metadata.get("client_id") if isinstance(metadata, dict) else None
+        if isinstance(value, str) and 0 < len(value) <= MAX_CLIENT_ID_LENGTH:
+            return value
+    return None

@@ -67,7 +67,11 @@ class ValidateHandoffForm(FormValidationAction):
 
     def validate_handoff_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> dict[str, Any]:  # fmt: skip
-        """Yes or no, nothing else: anything but an explicit yes is not consent."""
+        """Yes or no, nothing else: anything but an explicit yes is not consent. A yes also
+        marks the request as pending until the visitor has been told it is in (a retry then
+        sends it, if the submit that follows does not complete)."""
+        if value is True:
+            return {"handoff_consent": True, "handoff_pending": True}
         return {"handoff_consent": value if isinstance(value, bool) else None}
 
 

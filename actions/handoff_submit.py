@@ -2,6 +2,12 @@
 
 If the store cannot be written, the visitor is told honestly and given the clinic's phone and
 email: the bot never claims a handoff that did not happen.
+
+A submit may not complete: the action server can die before or after the record is committed,
+and then Rasa keeps none of this action's events. The slots (with the consent and
+``handoff_pending``) are still set, so the visitor's "yes" sends it again (data/handoff_rules.yml),
+and the submission key (conversation + form run) makes the store return the record the first
+attempt may have made instead of a second one.
 """
 from __future__ import annotations
 
@@ -15,9 +21,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import HANDOFF_SLOTS, current_session, handoff_reason, topics_discussed, transcript
+from actions.conversation import (
+    HANDOFF_SLOTS,
+    client_id,
+    current_session,
+    handoff_reason,
+    submission_key,
+    topics_discussed,
+    transcript,
+)
 from actions.topics import personal_topics
-from handoff import HandoffStore, NewHandoff, Receipt, load_clinic
+from handoff import HandoffStore, NewHandoff, Receipt, TooManyRequests, load_clinic
 
 logger = logging.getLogger(__name__)
 CONSENT_TEXT = (
@@ -46,6 +60,8 @@ def new_handoff(tracker: Tracker, domain: dict[str, Any]) -> NewHandoff:
         reason=handoff_reason(events, personal_topics(domain)),
         topics=topics_discussed(events),
         transcript=transcript(events),
+        submission_key=submission_key(tracker.sender_id, tracker.events),
+        client_id=client_id(tracker.events),
     )
 
 
@@ -60,28 +76,73 @@ def confirmation(receipt: Receipt, method: str) -> dict[str, Any]:
     }
 
 
+def clinic_contact() -> dict[str, str]:
+    clinic = load_clinic()
+    return {"clinic_phone": clinic.phone, "clinic_email": clinic.email}
+
+
+def confirm(dispatcher: CollectingDispatcher, receipt: Receipt, tracker: Tracker) -> list[EventType]:
+    message = confirmation(receipt, tracker.get_slot("handoff_contact_method") or "email")
+    dispatcher.utter_message(text=message["text"])
+    dispatcher.utter_message(custom=message["custom"])
+    return [SlotSet("handoff_reference", receipt.reference)]
+
+
+def cleared() -> list[EventType]:
+    """Forget the form's answers (they are in the encrypted record, or were not wanted)."""
+    return [SlotSet(slot, None) for slot in HANDOFF_SLOTS]
+
+
 class ActionSubmitHandoff(Action):
     def name(self) -> str:
         return "action_submit_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        clear = [SlotSet(slot, None) for slot in HANDOFF_SLOTS]
         if tracker.get_slot("handoff_consent") is not True:
-            dispatcher.utter_message(response="utter_handoff_no_consent", **self._clinic_contact())
-            return clear
+            dispatcher.utter_message(response="utter_handoff_no_consent", **clinic_contact())
+            return cleared()
         try:
             handoff = new_handoff(tracker, domain)
             receipt = await asyncio.get_running_loop().run_in_executor(None, store().create, handoff)
+        except TooManyRequests:
+            dispatcher.utter_message(response="utter_handoff_rate_limited", **clinic_contact())
+            return cleared()
         except Exception as error:  # never claim a handoff that did not happen
             logger.error("Handoff could not be stored: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_handoff_failed", **self._clinic_contact())
-            return clear
-        message = confirmation(receipt, tracker.get_slot("handoff_contact_method") or "email")
-        dispatcher.utter_message(text=message["text"])
-        dispatcher.utter_message(custom=message["custom"])
-        return clear + [SlotSet("handoff_reference", receipt.reference)]
+            dispatcher.utter_message(response="utter_handoff_failed", **clinic_contact())
+            return cleared()
+        return cleared() + confirm(dispatcher, receipt, tracker)
 
-    @staticmethod
-    def _clinic_contact() -> dict[str, str]:
-        clinic = load_clinic()
-        return {"clinic_phone": clinic.phone, "clinic_email": clinic.email}
+
+class ActionClearHandoff(Action):
+    """After the form is cancelled: drop the answers given so far, so nothing lingers and a
+    later form starts empty."""
+
+    def name(self) -> str:
+        return "action_clear_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        return cleared()
+
+
+class ActionAbandonHandoff(Action):
+    """The visitor does not want a submit that failed sent again. Tell the truth: if the
+    first attempt did reach the database before the failure, the request exists."""
+
+    def name(self) -> str:
+        return "action_abandon_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        key = submission_key(tracker.sender_id, tracker.events)
+        receipt = None
+        try:
+            if key is not None:
+                receipt = await asyncio.get_running_loop().run_in_executor(None, store().find_submission, key)
+        except Exception as error:  # the store is down: nothing new is sent either way
+            logger.error("Could not look up the earlier submission: %s", type(error).__name__)
+        if receipt is None:
+            dispatcher.utter_message(response="utter_handoff_not_sent", **clinic_contact())
+            return cleared()
+        dispatcher.utter_message(text="Your request had already reached us before the error, so it stands. "
+                                      "If you no longer need a call, just tell the coordinator.")  # fmt: skip
+        return cleared() + confirm(dispatcher, receipt, tracker)

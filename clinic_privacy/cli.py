@@ -5,7 +5,8 @@ Usage:
   python -m clinic_privacy.cli purge [--db URL] [--days N]
   python -m clinic_privacy.cli loop [--db URL] [--days N] [--interval SECONDS]
 The database is TRACKER_DATABASE_URL (default: the embedded SQLite store, var/tracker.db);
-the retention period is CONVERSATION_RETENTION_DAYS (default 30).
+the retention period is CONVERSATION_RETENTION_DAYS (default 30). A handoff form counts as
+abandoned after privacy.abandoned_form_minutes in config/clinic.yml.
 """
 from __future__ import annotations
 
@@ -13,24 +14,29 @@ import argparse
 import logging
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from clinic_privacy.tracker_redaction import last_event_id, purge, redact
+from clinic_privacy.tracker_redaction import DEFAULT_IDLE, last_event_id, purge, redact, redact_pass
+from handoff.settings import load_public_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
 logger = logging.getLogger("clinic_privacy")
 
 
-def run_once(database_url: str, days: int, after_id: int) -> tuple[str, int]:
+def run_once(database_url: str, days: int, after_id: int, idle: timedelta = DEFAULT_IDLE) -> tuple[str, int]:
     """Redact the conversations that changed since event `after_id`, purge old ones; returns a
-    summary and the event id to start from next time (so the job does not re-read the store)."""
+    summary and the event id to start from next time: the newest event, or earlier if a form
+    is still in progress somewhere (it is redacted once it is finished or abandoned)."""
     try:
         next_id = last_event_id(database_url)
-        redacted = redact(database_url, after_id)
-        return f"redacted {redacted} events, purged {purge(database_url, days)} conversations", next_id
+        result = redact_pass(database_url, after_id, idle=idle)
+        if result.resume_after is not None:
+            next_id = min(next_id, result.resume_after)
+        return f"redacted {result.changed} events, purged {purge(database_url, days)} conversations", next_id
     except (OperationalError, ProgrammingError):  # no conversations stored yet
         return "no conversation store yet", after_id
 
@@ -43,14 +49,15 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=60.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    idle = load_public_settings().abandoned_form_after
     if args.command == "redact":
-        print(f"redacted {redact(args.db)} events")
+        print(f"redacted {redact(args.db, idle=idle)} events")
     elif args.command == "purge":
         print(f"purged {purge(args.db, args.days)} conversations older than {args.days} days")
     else:
         after_id = 0
         while True:
-            summary, after_id = run_once(args.db, args.days, after_id)
+            summary, after_id = run_once(args.db, args.days, after_id, idle)
             logger.info(summary)
             time.sleep(args.interval)
 

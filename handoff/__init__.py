@@ -10,6 +10,7 @@ from handoff.errors import (
     InvalidHandoff,
     InvalidTransition,
     StoreUnavailable,
+    TooManyRequests,
 )
 from handoff.settings import (
     Clinic,
@@ -31,6 +32,7 @@ __all__ = [
     "Receipt",
     "Settings",
     "StoreUnavailable",
+    "TooManyRequests",
     "load_clinic",
     "load_settings",
 ]

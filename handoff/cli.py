@@ -22,7 +22,7 @@ from handoff.crypto import generate_key
 from handoff.models import STATUSES, utcnow
 from handoff.notifications import deliver_due, senders_from_settings
 from handoff.settings import ConfigurationError, Settings, load_settings
-from handoff.store import AccountError, HandoffStore, StoreUnavailable
+from handoff.store import AccountError, HandoffNotFound, HandoffStore, InvalidTransition, StoreUnavailable
 
 log = logging.getLogger("handoff.cli")
 
@@ -35,12 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("username")
     user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
-    password = commands.add_parser("set-password", help="change a coordinator's password")
+    password = commands.add_parser("set-password", help="change a coordinator's password (ends their sessions)")
     password.add_argument("username")
     password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
-    deactivate = commands.add_parser("deactivate-user", help="stop an account from signing in")
+    deactivate = commands.add_parser("deactivate-user", help="stop an account from signing in (ends its sessions)")
     deactivate.add_argument("username")
+
+    reassign = commands.add_parser("reassign", help="give a claimed request to another coordinator")
+    reassign.add_argument("reference")
+    reassign.add_argument("username", help="the coordinator who takes it over")
 
     listing = commands.add_parser("list", help="list handoffs, newest first")
     listing.add_argument("--status", choices=(*STATUSES, "all"), default="all")
@@ -125,6 +129,7 @@ def _worker(store: HandoffStore, settings: Settings, args: argparse.Namespace, o
             report = deliver_due(store, utcnow(), senders=senders)
             if report.delivered or report.failed:
                 log.info("notifications: %d delivered, %d failed", report.delivered, report.failed)
+            store.purge_expired_counters()
         except StoreUnavailable as exc:
             log.error("database unavailable, will retry: %s", exc)
         except Exception:
@@ -167,6 +172,9 @@ def main(
             elif args.command == "deactivate-user":
                 store.set_active(args.username, False)
                 out.write(f"Deactivated {args.username}.\n")
+            elif args.command == "reassign":
+                detail = store.reassign(args.reference, args.username, f"cli:{getpass.getuser()}")
+                out.write(f"{detail.reference} is now claimed by {detail.claimed_by}.\n")
             elif args.command == "list":
                 _list(store, settings, args, out)
             elif args.command == "purge":
@@ -177,7 +185,7 @@ def main(
                 return _worker(store, settings, args, out)
         finally:
             store.close()
-    except (ConfigurationError, AccountError, StoreUnavailable, ValueError) as exc:
+    except (ConfigurationError, AccountError, StoreUnavailable, ValueError, HandoffNotFound, InvalidTransition) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

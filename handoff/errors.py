@@ -27,3 +27,11 @@ class InvalidTransition(RuntimeError):
 
 class AccountError(ValueError):
     """A coordinator account could not be created or changed."""
+
+
+class TooManyRequests(RuntimeError):
+    """A rate limit was reached (new handoffs per conversation or per client address).
+
+    Nothing was saved; the bot tells the visitor kindly that a request is already on its way
+    and how to reach the clinic directly if it is urgent.
+    """

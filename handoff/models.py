@@ -121,6 +121,8 @@ class Handoff(Base):
     claimed_at = Column(UTCDateTime, nullable=True)
     resolved_by = Column(String(64), nullable=True)
     resolved_at = Column(UTCDateTime, nullable=True)
+    # Hash of (conversation, form run): a retried submit finds the record it already made.
+    submission_key = Column(String(64), nullable=True)
 
     notes = relationship(
         "HandoffNote", back_populates="handoff", order_by="HandoffNote.id", cascade="all, delete-orphan"
@@ -139,6 +141,8 @@ class Handoff(Base):
             sqlite_where=_OPEN_CONDITION,
             postgresql_where=_OPEN_CONDITION,
         ),
+        # One record per submission, even if the action server died after committing it.
+        Index("uq_handoffs_submission_key", "submission_key", unique=True),
     )
 
 
@@ -181,6 +185,9 @@ class Coordinator(Base):
     password_hash = Column(String(255), nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     active = Column(Boolean, nullable=False, default=True)
+    # Random value copied into each sign-in cookie; replacing it ends every session of the
+    # account (sign-out, password change, deactivation). None: no session is valid.
+    session_token = Column(String(64), nullable=True)
 
 
 class OutboxMessage(Base):
@@ -201,3 +208,21 @@ class OutboxMessage(Base):
     next_attempt_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
     delivered_at = Column(UTCDateTime, nullable=True)
     last_error = Column(String(500), nullable=True)
+    # A worker claims a row before sending it (conditional UPDATE), so two workers never send
+    # the same notification; the claim lapses at ``claimed_until`` if that worker dies.
+    claimed_by = Column(String(64), nullable=True)
+    claimed_until = Column(UTCDateTime, nullable=True)
+
+
+class RateCounter(Base):
+    """A fixed-window counter (sign-in attempts, new handoffs per conversation or client).
+
+    Kept in the database so every inbox and action-server process shares it and a restart
+    does not reset it. ``key`` never holds personal data: usernames and hashed addresses only.
+    """
+
+    __tablename__ = "rate_counters"
+
+    key = Column(String(200), primary_key=True)
+    count = Column(Integer, nullable=False, default=0)
+    expires_at = Column(UTCDateTime, nullable=False, index=True)

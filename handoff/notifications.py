@@ -8,6 +8,13 @@ health topics.
 Delivery uses the transactional outbox: the store writes outbox rows together with the
 handoff, and ``deliver_due`` sends the rows that are due. A failure never drops a row;
 it records the error and schedules a retry with capped exponential backoff.
+
+Several workers may run (an administrator starts a second one, or two hosts share the
+database): each row is claimed with a conditional UPDATE before it is sent, so only one
+worker sends it, on SQLite and PostgreSQL alike. A claim lapses after ``CLAIM_LEASE`` so a
+row whose worker died is sent later by another. Should a notification still go out twice
+(a worker killed between sending and recording it), it carries the same key both times
+(``Message-ID`` for email, ``Idempotency-Key`` for webhooks) so the repeat can be recognised.
 """
 
 from __future__ import annotations
@@ -16,7 +23,11 @@ import hashlib
 import hmac
 import json
 import logging
+import os
+import re
+import secrets
 import smtplib
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -26,6 +37,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import or_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -39,9 +51,12 @@ if TYPE_CHECKING:  # pragma: no cover - import only for type checkers
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Clinic-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 EVENT_CREATED = "handoff.created"
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
+# Longer than any send can take (SMTP and webhook timeouts are 15 s and 10 s).
+CLAIM_LEASE = timedelta(minutes=5)
 
 REASON_WORDS = {
     "visitor_asked": "The visitor asked to talk to a person.",
@@ -91,9 +106,22 @@ def verify_signature(body: bytes, secret: str, header_value: str | None) -> bool
     return hmac.compare_digest(sign(body, secret), header_value.strip())
 
 
+def notification_key(payload: Mapping[str, Any]) -> str:
+    """The same for every attempt at one notification, different for every notification."""
+    return f"handoff-{payload['reference']}-n{payload['notification_id']}"
+
+
+def message_id(payload: Mapping[str, Any], sender: str) -> str:
+    """A stable Message-ID, so a mail client or a person can recognise a repeated email."""
+    domain = re.sub(r"[^A-Za-z0-9.-]", "", sender.rpartition("@")[2].rstrip(">")) or "clinic.invalid"
+    return f"<{notification_key(payload)}@{domain}>"
+
+
 def build_email(payload: Mapping[str, Any], *, clinic_name: str, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
     reference = str(payload["reference"])
     message = EmailMessage()
+    if "notification_id" in payload:
+        message["Message-ID"] = message_id(payload, sender)
     message["Subject"] = f"New contact request {reference}"
     message["From"] = sender
     message["To"] = ", ".join(recipients)
@@ -162,6 +190,7 @@ class WebhookSender:
             headers={
                 "Content-Type": "application/json",
                 SIGNATURE_HEADER: sign(body, self.webhook.secret),
+                IDEMPOTENCY_HEADER: notification_key(payload),
                 "User-Agent": "clinic-handoff/1",
             },
         )
@@ -206,17 +235,19 @@ def deliver_due(
     senders: Mapping[str, Sender] | None = None,
     settings: Settings | None = None,
     limit: int = 100,
+    worker_id: str | None = None,
 ) -> DeliveryReport:
     """Send every outbox row that is due at ``now``; reschedule the ones that fail.
 
     ``target`` is a HandoffStore or an open Session (rows are committed one by one).
     Senders default to the channels configured in ``settings`` (or the environment).
-    On PostgreSQL rows are locked with SKIP LOCKED, so several workers can run; with
-    SQLite run a single worker. Database failures raise StoreUnavailable.
+    Each row is claimed before it is sent, so concurrent workers never send the same row.
+    Database failures raise StoreUnavailable.
     """
     now = now or datetime.now(UTC)
     if senders is None:
         senders = senders_from_settings(settings or load_settings())
+    worker = worker_id or default_worker_id()
     own_session = not isinstance(target, Session)
     session: Session = target.session() if own_session else target  # type: ignore[union-attr]
     delivered = failed = 0
@@ -224,41 +255,21 @@ def deliver_due(
         due_ids = [
             row_id
             for (row_id,) in session.query(OutboxMessage.id)
-            .filter(OutboxMessage.delivered_at.is_(None), OutboxMessage.next_attempt_at <= now)
+            .filter(*_due(now))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
         ]
         session.commit()
         for row_id in due_ids:
-            row = (
-                session.query(OutboxMessage)
-                .filter(OutboxMessage.id == row_id, OutboxMessage.delivered_at.is_(None))
-                .with_for_update(skip_locked=True)
-                .one_or_none()
-            )
-            if row is None:  # another worker took it, or it was purged meanwhile
-                session.commit()
+            if not _claim(session, row_id, worker, now):  # another worker has it, or it is gone
                 continue
-            payload = dict(json.loads(row.payload), notification_id=row.id)
-            sender = senders.get(row.kind)
-            row.attempts = (row.attempts or 0) + 1
-            try:
-                if sender is None:
-                    raise DeliveryError(f"{row.kind} notifications are not configured")
-                sender.send(payload)
-            except Exception as exc:  # noqa: BLE001 - any failure means "retry later"
-                row.last_error = str(exc)[:500]
-                row.next_attempt_at = now + backoff_delay(row.attempts)
-                failed += 1
-                log.warning(
-                    "%s notification for %s failed (attempt %d), retrying at %s: %s",
-                    row.kind, payload.get("reference"), row.attempts, row.next_attempt_at.isoformat(), row.last_error,
-                )
-            else:
-                row.delivered_at = now
-                row.last_error = None
+            row = session.query(OutboxMessage).filter(OutboxMessage.id == row_id).populate_existing().one_or_none()
+            if row is None:  # purged meanwhile
+                continue
+            if _send(row, senders, now):
                 delivered += 1
-                log.info("%s notification for %s delivered", row.kind, payload.get("reference"))
+            else:
+                failed += 1
             session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
@@ -267,3 +278,51 @@ def deliver_due(
         if own_session:
             session.close()
     return DeliveryReport(delivered=delivered, failed=failed)
+
+
+def default_worker_id() -> str:
+    """Host, process and a random part: unique per ``deliver_due`` caller, never reused."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _due(now: datetime) -> tuple[Any, ...]:
+    unclaimed = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
+    return (OutboxMessage.delivered_at.is_(None), OutboxMessage.next_attempt_at <= now, unclaimed)
+
+
+def _claim(session: Session, row_id: int, worker: str, now: datetime) -> bool:
+    """Take the row for this worker (committed at once, so other workers see it)."""
+    claimed = (
+        session.query(OutboxMessage)
+        .filter(OutboxMessage.id == row_id, *_due(now))
+        .update(
+            {OutboxMessage.claimed_by: worker[:64], OutboxMessage.claimed_until: now + CLAIM_LEASE},
+            synchronize_session=False,
+        )
+    )
+    session.commit()
+    return claimed == 1
+
+
+def _send(row: OutboxMessage, senders: Mapping[str, Sender], now: datetime) -> bool:
+    """Send one claimed row and record the outcome on it (the caller commits)."""
+    payload = dict(json.loads(row.payload), notification_id=row.id)
+    sender = senders.get(row.kind)
+    row.attempts = (row.attempts or 0) + 1
+    row.claimed_by = row.claimed_until = None
+    try:
+        if sender is None:
+            raise DeliveryError(f"{row.kind} notifications are not configured")
+        sender.send(payload)
+    except Exception as exc:  # noqa: BLE001 - any failure means "retry later"
+        row.last_error = str(exc)[:500]
+        row.next_attempt_at = now + backoff_delay(row.attempts)
+        log.warning(
+            "%s notification for %s failed (attempt %d), retrying at %s: %s",
+            row.kind, payload.get("reference"), row.attempts, row.next_attempt_at.isoformat(), row.last_error,
+        )
+        return False
+    row.delivered_at = now
+    row.last_error = None
+    log.info("%s notification for %s delivered", row.kind, payload.get("reference"))
+    return True

@@ -18,7 +18,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,16 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class HandoffLimits:
+    """New requests accepted per conversation and per client address in one window, so one
+    visitor or one script cannot flood the care team (``handoff.limits`` in clinic.yml)."""
+
+    window: timedelta = timedelta(hours=1)
+    per_conversation: int = 2
+    per_client: int = 5
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the store, the worker and the inbox need, already validated."""
 
@@ -88,6 +98,8 @@ class Settings:
     database_url: str
     encryption_key: str = field(repr=False)
     environment: str = DEVELOPMENT
+    limits: HandoffLimits = HandoffLimits()
+    abandoned_form_after: timedelta = timedelta(minutes=60)
     smtp: SmtpSettings | None = None
     webhook: WebhookSettings | None = None
     inbox_secret_key: str | None = field(default=None, repr=False)
@@ -329,6 +341,28 @@ class PublicSettings:
     office_hours: OfficeHours
     retention_days: int
     inbox_base_url: str
+    limits: HandoffLimits = HandoffLimits()
+    abandoned_form_after: timedelta = timedelta(minutes=60)
+
+
+def _limits(section: Mapping[str, Any]) -> HandoffLimits:
+    limits = section.get("limits") or {}
+    if not isinstance(limits, Mapping):
+        raise ConfigurationError("`handoff.limits` in the clinic configuration must be a mapping")
+    default = HandoffLimits()
+    minutes = default.window.total_seconds() / 60
+    return HandoffLimits(
+        window=timedelta(minutes=_parse_int(limits.get("window_minutes", minutes), "handoff.limits.window_minutes", 1)),
+        per_conversation=_parse_int(
+            limits.get("per_conversation", default.per_conversation), "handoff.limits.per_conversation", 1
+        ),
+        per_client=_parse_int(limits.get("per_client", default.per_client), "handoff.limits.per_client", 1),
+    )
+
+
+def _abandoned_form_after(data: Mapping[str, Any]) -> timedelta:
+    minutes = _section(data, "privacy").get("abandoned_form_minutes", 60)
+    return timedelta(minutes=_parse_int(minutes, "privacy.abandoned_form_minutes", 1))
 
 
 def load_public_settings(
@@ -349,6 +383,8 @@ def load_public_settings(
         office_hours=_office_hours(data, clinic),
         retention_days=_parse_int(retention, "retention_days", minimum=1),
         inbox_base_url=inbox_base_url.rstrip("/"),
+        limits=_limits(handoff_section),
+        abandoned_form_after=_abandoned_form_after(data),
     )
 
 
@@ -370,6 +406,8 @@ def load_settings(
         office_hours=public.office_hours,
         retention_days=public.retention_days,
         inbox_base_url=public.inbox_base_url,
+        limits=public.limits,
+        abandoned_form_after=public.abandoned_form_after,
         database_url=database_url,
         encryption_key=_encryption_key(environ, environment, var_dir),
         environment=environment,

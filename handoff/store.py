@@ -4,7 +4,11 @@ Design choices, and why:
 
 - Idempotent ``create``: chat clients resend, and visitors press the button twice. A
   conversation has at most one open (new or claimed) handoff, enforced by a partial
-  unique index, so even two simultaneous submissions yield one record.
+  unique index, so even two simultaneous submissions yield one record. A submission
+  carries a key (conversation + form run): if the action server died after committing,
+  the visitor's retry gets the same record back, never a second one or new notifications.
+- Rate limits on new records per conversation and per client address, counted in this
+  database (``handoff.limits``), so every action-server process shares them.
 - One transaction for the handoff, its audit event and its outbox rows: a
   notification is queued if and only if the request was saved.
 - Database failures surface as ``StoreUnavailable`` so the bot can tell the visitor
@@ -15,11 +19,9 @@ Design choices, and why:
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
-import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,8 +37,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from handoff import limits as counters
+from handoff.accounts import AccountsMixin
 from handoff.crypto import KeyMaterial, attach_cipher, build_cipher
 from handoff.errors import (
     AccountError,
@@ -44,6 +47,7 @@ from handoff.errors import (
     InvalidHandoff,
     InvalidTransition,
     StoreUnavailable,
+    TooManyRequests,
 )
 from handoff.models import (
     CONTACT_METHODS,
@@ -54,8 +58,6 @@ from handoff.models import (
     STATUSES,
     UTC,
     AuditEvent,
-    Base,
-    Coordinator,
     Handoff,
     HandoffNote,
     OutboxMessage,
@@ -65,7 +67,9 @@ from handoff.models import (
 )
 from handoff.notifications import build_notification
 from handoff.office_hours import OfficeHours, expected_contact
+from handoff.schema import upgrade
 from handoff.settings import (
+    HandoffLimits,
     Settings,
     ensure_var_dir,
     load_public_settings,
@@ -76,17 +80,8 @@ log = logging.getLogger(__name__)
 
 BOT_ACTOR = "bot"
 _EMAIL_RE = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"'.]{2,}$")
-_USERNAME_RE = re.compile(r"^[A-Za-z0-9._@-]{2,64}$")
-MIN_PASSWORD_LENGTH = 12
 MAX_NOTE_LENGTH = 5000
 _PURGE_BATCH = 500
-
-
-@functools.lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    """A real hash to check against when the username does not exist, so a wrong
-    username takes as long as a wrong password (no account enumeration by timing)."""
-    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +89,8 @@ class NewHandoff:
     """What the bot's contact form collected. Times must be timezone-aware.
 
     ``transcript`` items are ``{"role": "visitor" | "bot", "text": str, "at": ISO 8601}``.
+    ``submission_key`` identifies this submission (the same on a retry); ``client_id`` is a
+    keyed hash of the visitor's address from the channel, only used for the rate limit.
     """
 
     conversation_id: str
@@ -107,6 +104,8 @@ class NewHandoff:
     reason: str
     topics: Sequence[str] = ()
     transcript: Sequence[Mapping[str, Any]] = ()
+    submission_key: str | None = None
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -264,11 +263,13 @@ def _topics(items: Sequence[str]) -> list[str]:
     return topics
 
 
-def _username(value: str) -> str:
-    value = (value or "").strip()
-    if not _USERNAME_RE.match(value):
-        raise AccountError("username must be 2-64 letters, digits or . _ @ -")
-    return value
+def _optional_key(value: Any, what: str, max_length: int = 64) -> str | None:
+    """An opaque identifier from our own code (a hash): text of sensible length, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
+        raise InvalidHandoff(f"{what} must be text of at most {max_length} characters")
+    return value.strip()
 
 
 def _actor(value: str) -> str:
@@ -280,8 +281,9 @@ def _actor(value: str) -> str:
 # --------------------------------------------------------------------------- the store
 
 
-class HandoffStore:
-    """Persistence for handoffs, coordinator accounts and the notification outbox."""
+class HandoffStore(AccountsMixin):
+    """Persistence for handoffs, coordinator accounts (``handoff.accounts``) and the
+    notification outbox."""
 
     def __init__(
         self,
@@ -293,6 +295,7 @@ class HandoffStore:
         channels: Sequence[str] = (),
         default_region: str = "US",
         clock: Callable[[], datetime] = utcnow,
+        limits: HandoffLimits | None = None,
     ) -> None:
         if office_hours is None or inbox_base_url is None:
             public = load_public_settings()
@@ -300,6 +303,7 @@ class HandoffStore:
             inbox_base_url = inbox_base_url or public.inbox_base_url
         self.office_hours = office_hours
         self.inbox_base_url = inbox_base_url
+        self.limits = limits or HandoffLimits()
         self.channels = tuple(channels)
         self.default_region = default_region
         self._clock = clock
@@ -319,6 +323,7 @@ class HandoffStore:
             "office_hours": settings.office_hours,
             "inbox_base_url": settings.inbox_base_url,
             "channels": settings.notification_channels,
+            "limits": settings.limits,
         }
         options.update(overrides)
         return cls(settings.database_url, settings.encryption_key, **options)
@@ -353,7 +358,7 @@ class HandoffStore:
                     parent = Path(self._url.database).resolve().parent
                     if not parent.exists():
                         ensure_var_dir(parent)
-                Base.metadata.create_all(self.engine)
+                upgrade(self.engine)
             except (SQLAlchemyError, OSError) as exc:
                 raise StoreUnavailable(f"handoff database unavailable: {type(exc).__name__}") from exc
             self._schema_ready = True
@@ -410,6 +415,7 @@ class HandoffStore:
             "reason": new.reason,
             "topics": _topics(new.topics),
             "transcript": _transcript(new.transcript),
+            "submission_key": _optional_key(new.submission_key, "submission_key"),
         }
 
     def _receipt(self, handoff: Handoff, created: bool) -> Receipt:
@@ -429,36 +435,68 @@ class HandoffStore:
             .one_or_none()
         )
 
-    def create(self, new: NewHandoff) -> Receipt:
-        """Store a request (or return the conversation's open one) and queue notifications.
+    @staticmethod
+    def _submitted(session: Session, submission_key: str | None) -> Handoff | None:
+        if submission_key is None:
+            return None
+        return session.query(Handoff).filter(Handoff.submission_key == submission_key).one_or_none()
 
-        Raises InvalidHandoff for malformed data and StoreUnavailable when nothing
-        could be saved.
+    def create(self, new: NewHandoff) -> Receipt:
+        """Store a request (or return the one this submission or conversation already has)
+        and queue notifications.
+
+        Raises InvalidHandoff for malformed data, TooManyRequests above the rate limits and
+        StoreUnavailable when nothing could be saved.
         """
         values = self._validate(new)
+        client_id = _optional_key(new.client_id, "client_id", max_length=256)
         for _ in range(5):
             try:
                 with self._transaction() as session:
-                    existing = self._open_for(session, values["conversation_id"])
+                    existing = self._submitted(session, values["submission_key"]) or self._open_for(
+                        session, values["conversation_id"]
+                    )
                     if existing is not None:
-                        session.add(
-                            AuditEvent(
-                                handoff=existing,
-                                actor=BOT_ACTOR,
-                                action="duplicate_request",
-                                at=self._clock(),
-                                detail="The visitor submitted the form again; the existing request was kept.",
-                            )
-                        )
-                        receipt = self._receipt(existing, created=False)
-                    else:
-                        receipt = self._insert(session, values)
-                return receipt
+                        return self._repeat(session, existing)
+                    self._count_new_request(session, values["conversation_id"], client_id)
+                    return self._insert(session, values)
             except IntegrityError:
-                # Either a reference collision (astronomically rare) or a simultaneous
-                # submission for the same conversation: try again, which finds it.
+                # A reference collision (astronomically rare) or a simultaneous submission
+                # for the same conversation or key: try again, which finds it.
                 continue
         raise StoreUnavailable("could not store the handoff after several attempts")
+
+    def _repeat(self, session: Session, existing: Handoff) -> Receipt:
+        session.add(
+            AuditEvent(
+                handoff=existing,
+                actor=BOT_ACTOR,
+                action="duplicate_request",
+                at=self._clock(),
+                detail="The visitor submitted the form again; the existing request was kept.",
+            )
+        )
+        return self._receipt(existing, created=False)
+
+    def _count_new_request(self, session: Session, conversation_id: str, client_id: str | None) -> None:
+        """Reserve one new request against the limits (undone if the transaction fails)."""
+        limits, now = self.limits, self._clock()
+        key = counters.counter_key("handoff-conversation", conversation_id)
+        if not counters.reserve(session, key, limits.per_conversation, limits.window, now):
+            log.warning("handoff refused: limit per conversation reached")
+            raise TooManyRequests("this conversation has reached the limit of new requests")
+        if client_id is not None:
+            key = counters.counter_key("handoff-client", client_id)
+            if not counters.reserve(session, key, limits.per_client, limits.window, now):
+                log.warning("handoff refused: limit per client address reached")
+                raise TooManyRequests("this client address has reached the limit of new requests")
+
+    def find_submission(self, submission_key: str) -> Receipt | None:
+        """The request a submission created, if it reached the database (e.g. before a crash)."""
+        key = _optional_key(submission_key, "submission_key")
+        with self._transaction() as session:
+            handoff = self._submitted(session, key)
+            return None if handoff is None else self._receipt(handoff, created=False)
 
     def _insert(self, session: Session, values: dict[str, Any]) -> Receipt:
         now = self._clock()
@@ -558,16 +596,15 @@ class HandoffStore:
             handoff = self._find(session, reference)
             now = self._clock()
             changes: dict[Any, Any] = {Handoff.status: to}
+            conditions = [Handoff.id == handoff.id, Handoff.status == required]
             if to == STATUS_CLAIMED:
                 changes.update({Handoff.claimed_by: actor, Handoff.claimed_at: now})
             else:
                 changes.update({Handoff.resolved_by: actor, Handoff.resolved_at: now})
+                # Only the coordinator who took the request on can close it.
+                conditions.append(Handoff.claimed_by == actor)
             # Conditional UPDATE: of two coordinators clicking at once, exactly one wins.
-            updated = (
-                session.query(Handoff)
-                .filter(Handoff.id == handoff.id, Handoff.status == required)
-                .update(changes, synchronize_session=False)
-            )
+            updated = session.query(Handoff).filter(*conditions).update(changes, synchronize_session=False)
             if updated != 1:
                 session.refresh(handoff)
                 raise InvalidTransition(_transition_error(handoff, to))
@@ -583,8 +620,35 @@ class HandoffStore:
         return self._transition(reference, user, to=STATUS_CLAIMED)
 
     def resolve(self, reference: str, user: str) -> HandoffDetail:
-        """claimed -> resolved: the visitor has been contacted (or could not be)."""
+        """claimed -> resolved by the coordinator who claimed it: the visitor has been
+        contacted (or could not be)."""
         return self._transition(reference, user, to=STATUS_RESOLVED)
+
+    def reassign(self, reference: str, to_user: str, actor: str) -> HandoffDetail:
+        """Hand a claimed request to another active coordinator (an administrator's job, e.g.
+        when the claimer has left); audited like every other change."""
+        actor_name, new_owner = _actor(actor), _actor(to_user)
+        if not self.is_active_coordinator(new_owner):
+            raise AccountError(f"no active coordinator named {new_owner!r}")
+        with self._transaction() as session:
+            handoff = self._find(session, reference)
+            previous = handoff.claimed_by
+            updated = (
+                session.query(Handoff)
+                .filter(Handoff.id == handoff.id, Handoff.status == STATUS_CLAIMED, Handoff.claimed_by == previous)
+                .update({Handoff.claimed_by: new_owner}, synchronize_session=False)
+            )
+            if updated != 1:
+                raise InvalidTransition(f"{handoff.reference} is not claimed, so there is nothing to reassign")
+            session.add(
+                AuditEvent(
+                    handoff_id=handoff.id, actor=actor_name, action="reassigned", at=self._clock(),
+                    detail=f"claimed by {previous} -> {new_owner}",
+                )
+            )
+            session.flush()
+            session.refresh(handoff)
+            return self._detail(handoff)
 
     def add_note(self, reference: str, user: str, text: str) -> HandoffDetail:
         """Attach an encrypted coordinator note; allowed in any status."""
@@ -632,56 +696,6 @@ class HandoffStore:
             log.info("purged %d resolved handoff(s) older than %d days", len(ids), older_than_days)
         return len(ids)
 
-    # ----------------------------------------------------------------- coordinator accounts
-
-    def create_coordinator(self, username: str, password: str) -> None:
-        username = _username(username)
-        if len(password or "") < MIN_PASSWORD_LENGTH:
-            raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-        try:
-            with self._transaction() as session:
-                session.add(
-                    Coordinator(
-                        username=username,
-                        password_hash=generate_password_hash(password),
-                        created_at=self._clock(),
-                        active=True,
-                    )
-                )
-        except IntegrityError as exc:
-            raise AccountError(f"a coordinator named {username!r} already exists") from exc
-
-    def set_password(self, username: str, password: str) -> None:
-        if len(password or "") < MIN_PASSWORD_LENGTH:
-            raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-        with self._transaction() as session:
-            account = session.query(Coordinator).filter(Coordinator.username == username).one_or_none()
-            if account is None:
-                raise AccountError(f"no coordinator named {username!r}")
-            account.password_hash = generate_password_hash(password)
-
-    def set_active(self, username: str, active: bool) -> None:
-        with self._transaction() as session:
-            account = session.query(Coordinator).filter(Coordinator.username == username).one_or_none()
-            if account is None:
-                raise AccountError(f"no coordinator named {username!r}")
-            account.active = active
-
-    def authenticate(self, username: str, password: str) -> bool:
-        """True only for an active account with this exact password."""
-        with self._transaction() as session:
-            account = session.query(Coordinator).filter(Coordinator.username == (username or "").strip()).one_or_none()
-        if account is None:
-            check_password_hash(_dummy_hash(), password or "")
-            return False
-        return bool(check_password_hash(account.password_hash, password or "")) and bool(account.active)
-
-    def is_active_coordinator(self, username: str) -> bool:
-        with self._transaction() as session:
-            active = session.query(Coordinator.active).filter(Coordinator.username == username).scalar()
-        return bool(active)
-
-
 def _transition_error(handoff: Handoff, to: str) -> str:
     ref = handoff.reference
     if to == STATUS_CLAIMED:
@@ -690,6 +704,8 @@ def _transition_error(handoff: Handoff, to: str) -> str:
         return f"{ref} is already resolved and cannot be claimed"
     if handoff.status == STATUS_NEW:
         return f"{ref} must be claimed before it can be resolved"
+    if handoff.status == STATUS_CLAIMED:
+        return f"{ref} is claimed by {handoff.claimed_by}: only {handoff.claimed_by} can mark it as resolved"
     return f"{ref} is already resolved"
 
 

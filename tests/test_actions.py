@@ -16,7 +16,7 @@ from actions import handoff_submit
 from actions.answer_chosen_topic import ActionAnswerChosenTopic
 from actions.clarify import ActionClarify
 from actions.handoff_form import ActionAskHandoffTopicNote, ActionCorrectHandoff, ValidateHandoffForm
-from actions.handoff_submit import ActionSubmitHandoff
+from actions.handoff_submit import ActionAbandonHandoff, ActionSubmitHandoff
 from handoff.crypto import generate_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,3 +148,64 @@ def test_no_consent_means_nothing_is_stored(domain, store_at, tmp_path) -> None:
     assert messages[0]["response"] == "utter_handoff_no_consent"
     assert handoff_submit.store().list() == []
     assert os.environ["CLINIC_ENV"] == "test"
+
+
+STARTED = {"event": "active_loop", "name": "handoff_form", "timestamp": 1_700_000_000.5}
+
+
+def visitor(sender: str, client: str | None = None, slots: dict[str, Any] | None = None) -> Tracker:
+    """A tracker at the submit step: the form was started, the visitor consented."""
+    metadata = {"client_id": client} if client else {}
+    events = [{"event": "user", "text": "talk to someone", "timestamp": 1_700_000_000, "metadata": metadata,
+               "parse_data": {"intent": {"name": "request_human"}}}, STARTED]  # fmt: skip
+    return Tracker(sender, {**FILLED, **(slots or {})}, events[0], events, False, None, {}, "action_listen")
+
+
+def test_consent_marks_the_request_pending_until_it_is_confirmed() -> None:
+    assert validate("handoff_consent", True)[0] == {"handoff_consent": True, "handoff_pending": True}
+    assert validate("handoff_consent", False)[0] == {"handoff_consent": False}
+
+
+def test_a_retried_submit_gets_the_same_request_even_if_it_was_handled_meanwhile(domain, store_at, tmp_path) -> None:
+    """The action server died after committing: the visitor's retry must not make a second one."""
+    store_at(f"sqlite:///{tmp_path / 'h.db'}")
+    _, first = run(ActionSubmitHandoff(), visitor("visitor-r"), domain)
+    reference = next(e["value"] for e in first if e["name"] == "handoff_reference")
+    handoff_submit.store().claim(reference, "casey")
+    handoff_submit.store().resolve(reference, "casey")
+    messages, events = run(ActionSubmitHandoff(), visitor("visitor-r"), domain)
+    assert reference in messages[0]["text"]
+    assert [h.reference for h in handoff_submit.store().list()] == [reference]
+    assert SlotSet("handoff_pending", None) in events
+
+
+def test_too_many_requests_from_one_client_get_a_kind_answer(domain, store_at, tmp_path, monkeypatch) -> None:
+    config = yaml.safe_load((ROOT / "config/clinic.yml").read_text())
+    config["handoff"]["limits"] = {"window_minutes": 60, "per_conversation": 2, "per_client": 2}
+    (tmp_path / "clinic.yml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "clinic.yml"))
+    store_at(f"sqlite:///{tmp_path / 'h.db'}")
+    for number in range(2):
+        messages, _ = run(ActionSubmitHandoff(), visitor(f"script-{number}", client="c0ffee-client-hash"), domain)
+        assert "Your request is in" in messages[0]["text"]
+    messages, events = run(ActionSubmitHandoff(), visitor("script-2", client="c0ffee-client-hash"), domain)
+    assert messages[0]["response"] == "utter_handoff_rate_limited" and messages[0]["clinic_phone"]
+    assert not any(e["name"] == "handoff_reference" for e in events)
+    assert SlotSet("handoff_contact", None) in events, "nothing lingers"
+    assert len(handoff_submit.store().list()) == 2
+    messages, _ = run(ActionSubmitHandoff(), visitor("someone-else", client="other-client-hash"), domain)
+    assert "Your request is in" in messages[0]["text"]
+
+
+def test_declining_a_retry_says_honestly_whether_the_request_had_reached_us(domain, store_at, tmp_path) -> None:
+    store_at(f"sqlite:///{tmp_path / 'h.db'}")
+    messages, events = run(ActionAbandonHandoff(), visitor("visitor-a"), domain)
+    assert messages[0]["response"] == "utter_handoff_not_sent"
+    assert SlotSet("handoff_name", None) in events and SlotSet("handoff_pending", None) in events
+    assert handoff_submit.store().list() == []
+
+    _, submitted = run(ActionSubmitHandoff(), visitor("visitor-b"), domain)  # committed, reply lost
+    reference = next(e["value"] for e in submitted if e["name"] == "handoff_reference")
+    messages, events = run(ActionAbandonHandoff(), visitor("visitor-b"), domain)
+    assert "already reached us" in messages[0]["text"] and reference in messages[1]["text"]
+    assert SlotSet("handoff_reference", reference) in events

@@ -1,7 +1,14 @@
 """The handoff record's transcript, topics and reason are read correctly from tracker events."""
 from __future__ import annotations
 
-from actions.conversation import current_session, handoff_reason, topics_discussed, transcript
+from actions.conversation import (
+    client_id,
+    current_session,
+    handoff_reason,
+    submission_key,
+    topics_discussed,
+    transcript,
+)
 
 
 def user(text: str, intent: str, topic: str = "") -> dict:
@@ -42,3 +49,26 @@ def test_reason_out_of_scope_low_confidence_personal_or_asked() -> None:
 def test_current_session_starts_at_the_last_session_start() -> None:
     events = [user("old", "greet"), {"event": "session_started"}, user("new", "greet")]
     assert [e.get("text") for e in current_session(events)] == [None, "new"]
+
+
+def test_the_client_id_comes_from_the_latest_message_of_this_session_that_has_one() -> None:
+    def said(text: str, metadata: object) -> dict:
+        return {**user(text, "greet"), "metadata": metadata}
+
+    old = said("hi", {"client_id": "old-session-hash"})
+    events = [old, {"event": "session_started"}, said("a", {"client_id": "hash-1"}), said("b", {}),
+              said("c", ["not", "a", "mapping"]), said("d", {"client_id": 12345})]  # fmt: skip
+    assert client_id(events) == "hash-1"
+    assert client_id([old, {"event": "session_started"}, said("a", None)]) is None
+    assert client_id([said("x", {"client_id": "h" * 500})]) is None, "nothing unreasonable"
+
+
+def test_the_submission_key_names_the_conversation_and_the_form_run() -> None:
+    started = {"event": "active_loop", "name": "handoff_form", "timestamp": 1_700_000_000.25}
+    events = [user("talk to someone", "request_human"), started, {"event": "active_loop", "name": None}]
+    key = submission_key("visitor-1", events)
+    assert key == submission_key("visitor-1", events + [user("yes", "affirm")]), "a retry: the same key"
+    assert key != submission_key("visitor-2", events)
+    restarted = {**started, "timestamp": 1_700_000_900.5}
+    assert key != submission_key("visitor-1", events + [restarted]), "asking again later: a new run"
+    assert submission_key("visitor-1", [user("hi", "greet")]) is None

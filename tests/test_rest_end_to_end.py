@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from aiosmtpd.controller import Controller
 
 from handoff.crypto import generate_key
@@ -184,3 +185,33 @@ def test_an_email_address_is_never_taken_for_a_command(bot, email: str) -> None:
         send(bot.rest_webhook, message, sender)
     replies = " ".join(texts(send(bot.rest_webhook, email, sender)))
     assert "best time" in replies and "stopped" not in replies
+
+
+def say_with_metadata(webhook: str, message: str, sender: str, metadata: dict) -> list[dict]:
+    body = json.dumps({"sender": sender, "message": message, "metadata": metadata}).encode()
+    request = urllib.request.Request(webhook, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def test_one_client_cannot_flood_the_care_team(environment: dict, tmp_path: Path, monkeypatch) -> None:
+    """Issue 9, finding 4: one client made 40 complete requests in 10.7 s through the bot."""
+    config = yaml.safe_load((Path(__file__).parents[1] / "config" / "clinic.yml").read_text())
+    config["handoff"]["limits"] = {"window_minutes": 60, "per_conversation": 2, "per_client": 2}
+    (tmp_path / "clinic.yml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "clinic.yml"))
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", f"sqlite:///{tmp_path / 'flood.db'}")
+    form = ["I'd like to talk to someone", "Ann Example", "email", "ann@example.org", "skip", "skip", "/affirm"]
+    with rasa_stack() as stack:
+        answers = []
+        for _ in range(3):  # three visitors, as far as the bot can tell, from one client address
+            sender = f"flood-{uuid.uuid4().hex}"
+            for message in form:
+                replies = say_with_metadata(stack.rest_webhook, message, sender, {"client_id": "one-client-hash"})
+            answers.append(" ".join(texts(replies)))
+    assert all("Your reference is" in answer for answer in answers[:2])
+    assert "already sent us a request" in answers[2] and config["clinic"]["phone"] in answers[2]
+    assert "reference" not in answers[2]
+    store = HandoffStore.from_settings(load_settings())
+    assert len(store.list()) == 2
+    store.close()

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg2
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
+from clinic_privacy.cli import run_once
 from clinic_privacy.masking import mask_contact_details
 from clinic_privacy.tracker_redaction import last_event_id, purge, redact
 from handoff.crypto import generate_key
+from handoff.settings import load_public_settings
 from tests.evaluation.evaluate import send
 from tests.support.rasa_servers import TRACKER_STORE_TYPE, rasa_stack
 
@@ -79,3 +84,61 @@ def test_form_answers_are_redacted_and_old_conversations_purged(tracker, tmp_pat
     assert purge(url, older_than_days=30) == 0
     assert purge(url, older_than_days=30, now=os.path.getmtime(__file__) + 10**9) == 1
     assert stored_text(url) == ""
+
+
+def handoff_name(reference: str) -> str:
+    from handoff.store import HandoffStore
+
+    store = HandoffStore.from_settings()
+    try:
+        return store.get(reference).name
+    finally:
+        store.close()
+
+
+def reference_in(replies: list[dict]) -> str:
+    return next(r["custom"]["data"]["reference"] for r in replies if "custom" in r)
+
+
+def test_only_finished_or_abandoned_forms_are_redacted(tracker, tmp_path: Path, monkeypatch) -> None:
+    """The privacy job runs every minute, also while visitors are half-way through the form."""
+    store_config, url = tracker
+    monkeypatch.setenv("HANDOFF_DATABASE_URL", f"sqlite:///{tmp_path / 'handoffs.db'}")
+    monkeypatch.setenv("HANDOFF_ENCRYPTION_KEY", generate_key())
+    monkeypatch.setenv("CLINIC_ENV", "test")
+    zelda, ann, cora = (f"{who}-{uuid.uuid4().hex[:8]}" for who in ("zelda", "ann", "cora"))
+    with rasa_stack(tracker_store=store_config) as stack:
+        for message in FORM[:4]:  # name and email given, best time not yet
+            send(stack.rest_webhook, message, zelda)
+        summary, resume = run_once(url, 30, 0)
+        assert "Zelda Quibble" in stored_text(url) and "zelda.q@example.org" in stored_text(url), summary
+        assert resume < last_event_id(url), "the job comes back to the form in progress"
+        replies = [send(stack.rest_webhook, message, zelda) for message in FORM[4:7]]
+        assert handoff_name(reference_in(replies[-1])) == "Zelda Quibble"
+        run_once(url, 30, resume)
+        assert "Zelda Quibble" not in stored_text(url) and "zelda.q@example.org" not in stored_text(url)
+
+        # Cancelled: redacted, and a new form in the same conversation starts empty.
+        for message in ["I'd like to talk to someone", "Ann Quill", "stop"]:
+            send(stack.rest_webhook, message, ann)
+        redact(url)
+        assert "Ann Quill" not in stored_text(url)
+        replies = [send(stack.rest_webhook, message, ann) for message in [
+            "can someone call me", "Bea Second", "email", "bea@example.org", "skip", "skip", "/affirm"]]  # fmt: skip
+        assert handoff_name(reference_in(replies[-1])) == "Bea Second"
+        redact(url)
+        assert "Bea Second" not in stored_text(url) and "bea@example.org" not in stored_text(url)
+
+        # Abandoned: untouched while the visitor could still come back, redacted after that.
+        for message in ["I'd like to talk to someone", "Cora Idle"]:
+            send(stack.rest_webhook, message, cora)
+        assert redact(url) == 0 and "Cora Idle" in stored_text(url)
+        assert redact(url, now=time.time() + 61 * 60, idle=timedelta(minutes=60)) > 0
+        assert "Cora Idle" not in stored_text(url)
+
+
+def test_abandoned_forms_wait_at_least_as_long_as_a_session() -> None:
+    """Until Rasa's session expires, a returning visitor continues the same form."""
+    domain = yaml.safe_load((Path(__file__).parents[1] / "domain.yml").read_text())
+    session_minutes = domain["session_config"]["session_expiration_time"]
+    assert load_public_settings().abandoned_form_after >= timedelta(minutes=session_minutes)

@@ -38,6 +38,7 @@ ACTION_WORDS = {
     "claimed": "Claimed",
     "note_added": "Note added",
     "resolved": "Resolved",
+    "reassigned": "Reassigned",
     "contact_shown": "Contact details shown",
 }
 
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, *, store: HandoffStore | None =
         log.warning("INBOX_BASE_URL is not https: sign-in cookies will travel unencrypted")
     app.extensions["handoff_store"] = store
     app.extensions["handoff_settings"] = settings
-    app.extensions["handoff_signin_throttle"] = SignInThrottle()
+    app.extensions["handoff_signin_throttle"] = SignInThrottle(store)
     CSRFProtect(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)

@@ -1,16 +1,22 @@
 """Sign-in, sign-out and the rule that nothing is shown to anyone not signed in.
 
 The guard runs before every request (including unknown URLs and the JSON endpoint),
-so a new view cannot accidentally be left public. Failed sign-ins are throttled per
-username and per client address to slow down password guessing.
+so a new view cannot accidentally be left public. Each cookie carries the account's
+session token as well as its name, and the guard checks both against the database: signing
+out, a password change or deactivation replaces the token and so ends every session of the
+account, including a cookie someone copied.
+
+Sign-in attempts are counted in the handoff database (shared by every inbox process, kept
+across restarts) per username at one address, and more loosely per username from anywhere.
+The attempt is counted before the password is checked, so simultaneous guesses cannot slip
+past the limit; a successful sign-in gives its attempt back. Keying on username and address
+together means failures from one proxy cannot lock every coordinator behind it out.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -27,44 +33,51 @@ from flask import (
 )
 
 from handoff.inbox.forms import ActionForm, SignInForm
+from handoff.limits import counter_key
+
+if TYPE_CHECKING:  # pragma: no cover - import only for type checkers
+    from handoff.store import HandoffStore
 
 bp = Blueprint("auth", __name__)
 
 PUBLIC_ENDPOINTS = {"auth.sign_in", "static"}
-MAX_FAILURES = 5
-FAILURE_WINDOW_SECONDS = 15 * 60
+MAX_FAILURES = 5  # per username at one address
+MAX_FAILURES_PER_USERNAME = 20  # per username from any address: slows a distributed guess
+FAILURE_WINDOW = timedelta(minutes=15)
 
 
 class SignInThrottle:
-    """Counts recent failed sign-ins per key; in memory, which suits one inbox process."""
+    """Sign-in attempt counters in the handoff database (see the module docstring)."""
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window: float = FAILURE_WINDOW_SECONDS) -> None:
+    def __init__(
+        self,
+        store: HandoffStore,
+        max_failures: int = MAX_FAILURES,
+        max_per_username: int = MAX_FAILURES_PER_USERNAME,
+        window: timedelta = FAILURE_WINDOW,
+    ) -> None:
+        self.store = store
         self.max_failures = max_failures
+        self.max_per_username = max_per_username
         self.window = window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
+    @staticmethod
+    def _keys(username: str, address: str) -> tuple[str, str]:
+        name = username.strip().lower()
+        return counter_key("signin-pair", name, address), counter_key("signin-user", name)
 
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(key, now)) >= self.max_failures for key in keys)
+    def reserve(self, username: str, address: str) -> bool:
+        """Count this attempt; False (and no password check) once a limit is reached."""
+        pair, user = self._keys(username, address)
+        return bool(
+            self.store.reserve_attempts([(pair, self.max_failures), (user, self.max_per_username)], self.window)
+        )
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+    def succeeded(self, username: str, address: str) -> None:
+        """The right password: forget this address's failures, give the attempt back."""
+        pair, user = self._keys(username, address)
+        self.store.clear_attempts([pair])
+        self.store.refund_attempts([user])
 
 
 def _store() -> Any:
@@ -84,10 +97,10 @@ def _safe_next(target: str | None) -> str:
 def require_sign_in() -> Any:
     g.user = None
     username = session.get("user")
-    if username and _store().is_active_coordinator(username):
+    if username and _store().session_valid(username, session.get("session_token")):
         g.user = username
         return None
-    if username:  # account deactivated or deleted since sign-in
+    if username:  # signed out elsewhere, password changed, account deactivated or deleted
         session.clear()
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -105,20 +118,20 @@ def sign_in() -> Any:
     status = 200
     if form.validate_on_submit():
         username = form.username.data.strip()
-        keys = (f"user:{username.lower()}", f"addr:{request.remote_addr}")
+        address = request.remote_addr or ""
         throttle: SignInThrottle = current_app.extensions["handoff_signin_throttle"]
-        if throttle.blocked(*keys):
+        if not throttle.reserve(username, address):
             flash("Too many failed sign-in attempts. Please wait 15 minutes and try again.", "error")
             status = 429
         elif _store().authenticate(username, form.password.data):
-            throttle.succeeded(*keys)
+            throttle.succeeded(username, address)
             session.clear()  # new session on sign-in: no fixation
             session.permanent = True
             session["user"] = username
+            session["session_token"] = _store().session_token(username)
             current_app.logger.info("coordinator %s signed in", username)
             return redirect(_safe_next(request.args.get("next")))
         else:
-            throttle.failed(*keys)
             flash("Incorrect username or password.", "error")
             status = 401
     elif request.method == "POST":
@@ -130,6 +143,9 @@ def sign_in() -> Any:
 def sign_out() -> Any:
     form = ActionForm()
     if form.validate_on_submit():
+        if g.user:
+            _store().end_sessions(g.user)  # every device, and any copy of the cookie
+            current_app.logger.info("coordinator %s signed out (all sessions ended)", g.user)
         session.clear()
         flash("You are signed out.", "info")
     return redirect(url_for("auth.sign_in"))

@@ -159,3 +159,13 @@ def test_module_entry_point_runs_the_worker_once(env: dict[str, str], cli_store:
     finally:
         http.shutdown()
         http.server_close()
+
+
+def test_reassign_a_claimed_request(env: dict[str, str], cli_store: HandoffStore) -> None:
+    reference = cli_store.create(make_new_handoff()).reference
+    cli_store.claim(reference, "casey")
+    run(env, "create-user", "robin", "--password-stdin", stdin="correct horse battery staple\n")
+    code, out = run(env, "reassign", reference, "robin")
+    assert (code, out) == (0, f"{reference} is now claimed by robin.\n")
+    assert cli_store.get(reference).claimed_by == "robin"
+    assert run(env, "reassign", "ZZZ-ZZZZ", "robin")[0] == 2

@@ -386,3 +386,23 @@ def test_simultaneous_claims_have_one_winner(store: HandoffStore) -> None:
     detail = store.get(reference)
     assert detail.claimed_by == winners[0]
     assert [(a.actor, a.action) for a in detail.audit] == [("bot", "created"), (winners[0], "claimed")]
+
+
+def test_only_the_claimer_resolves_and_an_administrator_can_reassign(store: HandoffStore) -> None:
+    reference = store.create(make_new_handoff()).reference
+    store.claim(reference, "casey")
+    with pytest.raises(InvalidTransition, match="claimed by casey: only casey can mark it as resolved"):
+        store.resolve(reference, "robin")
+    assert store.get(reference).status == "claimed"
+
+    with pytest.raises(AccountError, match="no active coordinator"):
+        store.reassign(reference, "robin", "cli:admin")
+    store.create_coordinator("robin", "correct horse battery staple")
+    assert store.reassign(reference, "robin", "cli:admin").claimed_by == "robin"
+    with pytest.raises(InvalidTransition, match="only robin"):
+        store.resolve(reference, "casey")
+    assert store.resolve(reference, "robin").resolved_by == "robin"
+    audit = [(a.actor, a.action, a.detail) for a in store.get(reference).audit]
+    assert ("cli:admin", "reassigned", "claimed by casey -> robin") in audit
+    with pytest.raises(InvalidTransition, match="nothing to reassign"):
+        store.reassign(reference, "robin", "cli:admin")
