@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import tempfile
 import threading
 import urllib.error
@@ -34,6 +35,7 @@ from handoff.store import HandoffStore
 from tests.evaluation.evaluate import send
 from tests.support.rasa_servers import (
     ROOT,
+    action_env,
     free_port,
     log_tail,
     start_action_server,
@@ -53,27 +55,29 @@ class ActionServer:
     workdir: Path
     port: int = field(default_factory=free_port)
     kill_at: tuple[str, str] | None = None  # (action name, "before" | "after")
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     process: Any = None
     starts: int = 0
 
     def start(self) -> None:
         self.starts += 1
-        self.process = start_action_server(self.port, self.workdir / f"actions-{self.starts}.log")
+        self.process = start_action_server(self.port, self.workdir / f"actions-{self.starts}.log", self.token)
         wait_until_up(f"http://127.0.0.1:{self.port}/health", 120, self.process)
 
     def kill(self) -> None:
         self.process.kill()
         self.process.wait(20)
 
-    def relay(self, body: bytes) -> tuple[int, bytes] | None:
-        """Forward one call; None when the server was killed and the caller gets no answer."""
+    def relay(self, body: bytes, authorization: str) -> tuple[int, bytes] | None:
+        """Forward one call (with Rasa's token header); None when the server was killed and the
+        caller gets no answer."""
         action = json.loads(body).get("next_action")
         if self.kill_at == (action, "before"):
             self.kill_at = None
             self.kill()
             return None
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}/webhook", body,
-                                         {"Content-Type": "application/json"})  # fmt: skip
+                                         {"Content-Type": "application/json", "Authorization": authorization})  # fmt: skip
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 answer = (response.status, response.read())
@@ -91,7 +95,8 @@ class ActionServer:
 def relay_handler(server: ActionServer) -> type[BaseHTTPRequestHandler]:
     class Relay(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            answer = server.relay(self.rfile.read(int(self.headers["Content-Length"])))
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            answer = server.relay(body, self.headers.get("Authorization", ""))
             if answer is None:  # like a killed process: the connection just closes
                 self.close_connection = True
                 return
@@ -154,8 +159,9 @@ def stack() -> Iterator[Stack]:
     relay = ThreadingHTTPServer(("127.0.0.1", 0), relay_handler(actions))
     threading.Thread(target=relay.serve_forever, daemon=True).start()
     rasa_port = free_port()
-    endpoints = write_endpoints(workdir, relay.server_port, None)
-    rasa = start_rasa_server(ROOT / "models" / "clinic.tar.gz", rasa_port, endpoints, workdir / "rasa.log", [])
+    endpoints = write_endpoints(workdir, None)
+    rasa = start_rasa_server(ROOT / "models" / "clinic.tar.gz", rasa_port, endpoints, workdir / "rasa.log",
+                             action_env(relay.server_port, actions.token))  # fmt: skip
     store = HandoffStore.from_settings(load_settings())
     try:
         actions.start()
