@@ -14,6 +14,16 @@ const MAX_ITEMS = 300; // history kept per conversation
 const BURST_MS = 80; // bot events arriving this close together are rendered together
 const TYPING_TIMEOUT_MS = 30000;
 const STATUS_CLEAR_MS = 5000;
+// The server's limit (channels/visitor_input.py, MAX_MESSAGE_CHARS), in characters as Python
+// counts them (code points: an emoji is one). Longer messages are refused, never cut, and the
+// input does not cut them either (maxLength would drop pasted words silently): a counter shows
+// near the limit, and over it the visitor is asked to shorten the message before it is sent.
+const MAX_MESSAGE_CHARS = 1000;
+const COUNTER_FROM = 0.8; // show the counter from 80% of the limit
+
+function charCount(text) {
+  return Array.from(text).length;
+}
 
 function button(className, label, ...children) {
   const node = el("button", className);
@@ -194,9 +204,13 @@ class ChatWidget {
     this.input.id = "cw-input";
     this.input.type = "text";
     this.input.autocomplete = "off";
-    this.input.maxLength = 1000;
     this.input.placeholder = "Type your question…";
     this.input.setAttribute("enterkeyhint", "send");
+    this.counter = el("p", "counter");
+    this.counter.id = "cw-counter";
+    this.counter.setAttribute("aria-live", "polite");
+    this.input.setAttribute("aria-describedby", this.counter.id);
+    this.input.addEventListener("input", () => this.updateCounter());
     const send = el("button", "send");
     send.type = "submit";
     send.setAttribute("aria-label", "Send");
@@ -206,14 +220,19 @@ class ChatWidget {
       event.preventDefault();
       const text = this.input.value;
       if (!text.trim()) return;
+      if (this.updateCounter()) {
+        this.input.focus();
+        return; // too long: kept in the input for the visitor to shorten, not sent, not cut
+      }
       this.input.value = "";
+      this.updateCounter();
       this.send(text);
     });
 
     const footer = el("p", "footer");
     appendRichText(footer, "In an emergency, call 911. In crisis, call or text 988.", []);
 
-    panel.append(header, this.status, this.log, form, footer);
+    panel.append(header, this.status, this.log, form, this.counter, footer);
     panel.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.stopPropagation();
@@ -231,6 +250,24 @@ class ChatWidget {
 
   isOpen() {
     return !this.panel.hidden;
+  }
+
+  /** Shows how many characters are left near the limit; true when the message is over it. */
+  updateCounter() {
+    const count = charCount(this.input.value);
+    const over = count > MAX_MESSAGE_CHARS;
+    const limit = MAX_MESSAGE_CHARS.toLocaleString("en-US");
+    let text = "";
+    if (over) {
+      text = `${count.toLocaleString("en-US")} / ${limit} characters: too long. Please shorten your message or send it in parts.`;
+    } else if (count >= MAX_MESSAGE_CHARS * COUNTER_FROM) {
+      text = `${count.toLocaleString("en-US")} / ${limit} characters`;
+    }
+    if (this.counter.textContent !== text) this.counter.textContent = text;
+    this.counter.classList.toggle("over", over);
+    if (over) this.input.setAttribute("aria-invalid", "true");
+    else this.input.removeAttribute("aria-invalid");
+    return over;
   }
 
   open({ focus = true } = {}) {
