@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import http.client
 import json
 import os
 import random
@@ -25,6 +26,7 @@ import signal
 import threading
 import time
 import urllib.error
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,7 +36,7 @@ from benchmarks.load import LoadResult
 from handoff.notifications import verify_signature
 from handoff.settings import load_settings
 from handoff.store import HandoffStore
-from tests.evaluation.evaluate import load_cases, send
+from tests.evaluation.evaluate import load_cases
 from tests.support.rasa_servers import ROOT, free_port
 from tests.support.supervised_stack import SupervisedStack, supervised_stack
 
@@ -100,10 +102,31 @@ class WebhookReceiver:
         self.server.server_close()
 
 
-def say(stack: SupervisedStack, counts: Counts, sender: str, text: str) -> list[dict] | None:
+APOLOGY = "something went wrong on our side"
+
+
+def post(webhook: str, text: str, sender: str, source: str) -> list[dict]:
+    """One REST message from the visitor's own address: each soak visitor connects from its own
+    loopback address (127.0.0.2, 127.0.0.3, ...), as real visitors come from their own networks,
+    so the per-address handoff limit sees many visitors, not one."""
+    url = urllib.parse.urlsplit(webhook)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60, source_address=(source, 0))
+    try:
+        body = json.dumps({"sender": sender, "message": text})
+        connection.request("POST", url.path, body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        data = response.read()
+        if response.status >= 400:
+            raise urllib.error.HTTPError(webhook, response.status, response.reason, response.headers, None)
+        return json.loads(data)
+    finally:
+        connection.close()
+
+
+def say(stack: SupervisedStack, counts: Counts, sender: str, text: str, source: str = "127.0.0.1") -> list[dict] | None:
     started = time.perf_counter()
     try:
-        replies = send(stack.rest_webhook, text, sender, timeout=60)
+        replies = post(stack.rest_webhook, text, sender, source)
     except urllib.error.HTTPError as error:
         counts.message(started, None, f"HTTP {error.code}")
         return None
@@ -115,15 +138,25 @@ def say(stack: SupervisedStack, counts: Counts, sender: str, text: str) -> list[
     return replies
 
 
-def handoff(stack: SupervisedStack, counts: Counts, think: Callable[[], None]) -> None:
-    """One visitor through the whole form; the last reply should carry the reference."""
+def failed(replies: list[dict] | None) -> bool:
+    """No answer (a server was down) or the channel's honest apology: the visitor tries again."""
+    return not replies or any(APOLOGY in (r.get("text") or "") for r in replies)
+
+
+def handoff(stack: SupervisedStack, counts: Counts, think: Callable[[], None], source: str) -> None:
+    """One visitor through the whole form; the last reply should carry the reference. Like a
+    real visitor, they send an answer again (up to 3 tries) when the bot said something went
+    wrong or nothing came back."""
     sender = f"soak-handoff-{uuid.uuid4().hex[:10]}"
     with counts.lock:
         counts.handoffs_requested += 1
     last: list[dict] | None = None
     for text in HANDOFF:
-        last = say(stack, counts, sender, text)
-        think()
+        for _ in range(3):
+            last = say(stack, counts, sender, text, source)
+            think()
+            if not failed(last):
+                break
     ending = " ".join(r.get("text") or "" for r in last or [])
     found = REFERENCE.search(ending)
     with counts.lock:
@@ -150,7 +183,7 @@ def visitor(stack: SupervisedStack, counts: Counts, questions: list[str], deadli
 
     while time.monotonic() < deadline:
         if rng.random() < share:
-            handoff(stack, counts, think)
+            handoff(stack, counts, think, f"127.0.0.{rng.randint(2, 250)}")
         else:
             chat(stack, counts, questions, rng, think)
 
