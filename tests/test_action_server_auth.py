@@ -15,6 +15,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 
@@ -32,14 +33,8 @@ def environment() -> Iterator[dict]:
     workdir = Path(tempfile.mkdtemp(prefix="action-auth-"))
     values = {"HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}", "HANDOFF_ENCRYPTION_KEY": generate_key(),
               "CLINIC_ENV": "test"}  # fmt: skip
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    yield values
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with patch.dict(os.environ, values):
+        yield values
 
 
 @pytest.fixture(scope="module")

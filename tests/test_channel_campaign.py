@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 import socketio
@@ -128,17 +129,8 @@ def bot() -> Iterator[RasaStack]:
     workdir = Path(tempfile.mkdtemp(prefix="campaign-"))
     values = {"HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}", "HANDOFF_ENCRYPTION_KEY": generate_key(),
               "CLINIC_ENV": "test"}  # fmt: skip
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        with rasa_stack() as stack:
-            yield stack
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with patch.dict(os.environ, values), rasa_stack() as stack:
+        yield stack
 
 
 def post(url: str, body: bytes, content_type: str | None) -> tuple[int, str]:

@@ -13,21 +13,16 @@ from typing import Any
 import psycopg2
 import pytest
 
+from tests.support.postgres import PG, throwaway_database
 from tests.support.rasa_servers import TRACKER_STORE_TYPE, RasaStack, rasa_stack
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 ROUTES_ANSWER = "two main ways to give bone-marrow stem cells"
 
 
 @pytest.fixture(scope="module")
 def tracker_db() -> Iterator[str]:
-    name = f"clinic_channels_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(dbname="postgres", **PG)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield name
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    with throwaway_database("clinic_channels") as name:
+        yield name
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 import yaml
@@ -65,14 +66,8 @@ def environment(mailbox: Mailbox) -> Iterator[dict]:
         "SMTP_FROM": "bot@clinic.example",
         "COORDINATOR_EMAIL": "coordinators@clinic.example",
     }
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    yield values
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with patch.dict(os.environ, values):
+        yield values
 
 
 @pytest.fixture(scope="module")

@@ -19,21 +19,16 @@ from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import read_endpoint_config
 
 from tests.evaluation.evaluate import send
+from tests.support.postgres import PG, throwaway_database
 from tests.support.rasa_servers import ROOT, rasa_stack
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 REDIS_DB = 7
 
 
 @pytest.fixture(scope="module")
 def tracker_db() -> Iterator[str]:
-    name = f"clinic_tracker_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(dbname="postgres", **PG)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield name
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    with throwaway_database("clinic_tracker") as name:
+        yield name
 
 
 def scaled_env(tracker_db: str) -> dict[str, str]:

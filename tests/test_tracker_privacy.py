@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg2
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
@@ -21,9 +20,9 @@ from clinic_privacy.tracker_redaction import last_event_id, purge, redact
 from handoff.crypto import generate_key
 from handoff.settings import load_public_settings
 from tests.evaluation.evaluate import send
+from tests.support.postgres import throwaway_database
 from tests.support.rasa_servers import TRACKER_STORE_TYPE, rasa_stack
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 FORM = ["I'd like to talk to someone", "Zelda Quibble", "email", "zelda.q@example.org", "weekday mornings",
         "skip", "/affirm", "also my cell is 212-555-0187"]  # fmt: skip
 
@@ -34,14 +33,9 @@ def tracker(request, tmp_path: Path) -> Iterator[tuple]:
         yield ({"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(tmp_path / "tracker.db")},
                f"sqlite:///{tmp_path / 'tracker.db'}")  # fmt: skip
         return
-    name = f"clinic_privacy_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(dbname="postgres", **PG)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield ({"type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": "127.0.0.1", "port": 5432, "db": name,
-            "username": "postgres"}, f"postgresql://postgres@127.0.0.1:5432/{name}")  # fmt: skip
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    with throwaway_database("clinic_privacy") as name:
+        yield ({"type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": "127.0.0.1", "port": 5432, "db": name,
+                "username": "postgres"}, f"postgresql://postgres@127.0.0.1:5432/{name}")  # fmt: skip
 
 
 def stored_text(url: str) -> str:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core import events as ev
@@ -17,9 +15,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
 from clinic_core.tracker_store import ClinicSQLTrackerStore, event_type
+from tests.support.postgres import throwaway_database
 from tests.support.rasa_servers import ROOT
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 
 
@@ -28,13 +26,8 @@ def store_settings(request, tmp_path: Path) -> Iterator[dict]:
     if request.param == "sqlite":
         yield {"dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
         return
-    name = f"clinic_store_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(dbname="postgres", **PG)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    yield {"dialect": "postgresql", "host": "127.0.0.1", "port": 5432, "db": name, "username": "postgres"}
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    with throwaway_database("clinic_store") as name:
+        yield {"dialect": "postgresql", "host": "127.0.0.1", "port": 5432, "db": name, "username": "postgres"}
 
 
 def conversation(sender: str) -> DialogueStateTracker:

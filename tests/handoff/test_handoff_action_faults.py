@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -153,8 +154,8 @@ def stack() -> Iterator[Stack]:
         "CLINIC_ENV": "test", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_STARTTLS": "false",
         "SMTP_FROM": "bot@clinic.example", "COORDINATOR_EMAIL": "coordinators@clinic.example",
     }  # fmt: skip
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    environment = patch.dict(os.environ, values)
+    environment.start()
     actions = ActionServer(workdir)
     relay = ThreadingHTTPServer(("127.0.0.1", 0), relay_handler(actions))
     threading.Thread(target=relay.serve_forever, daemon=True).start()
@@ -177,11 +178,7 @@ def stack() -> Iterator[Stack]:
             actions.kill()
         relay.shutdown()
         smtp.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        environment.stop()
 
 
 def fill_form(stack: Stack, sender: str) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest.mock import patch
 
 import yaml
 
@@ -188,16 +189,10 @@ def widget_stack(extra_env: dict[str, str] | None = None) -> Iterator[WidgetStac
     build_widget()
     stack = WidgetStack(workdir)
     env = {"CLINIC_ALLOWED_ORIGINS": stack.origin, **(extra_env or {})}
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
     try:
-        stack.start()
-        yield stack
+        with patch.dict(os.environ, env):
+            stack.start()
+            yield stack
     finally:
         stack.stop()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         shutil.rmtree(workdir, ignore_errors=True)
