@@ -8,7 +8,10 @@ different made-up words), the safety patterns (their trigger words packed togeth
 misses), the classifier's features, odd Unicode. Every sample is different (seeded), so no
 cache helps; the time is `processor.parse_message` on the loaded model, in this process.
 
-Prints p50 and max milliseconds per family and exits 1 when a max is over the budget.
+The budget is checked on CPU time (`time.process_time`): the work a message costs, which other
+processes on a shared machine cannot inflate. Wall time is printed beside it.
+Prints p50 and max CPU milliseconds per family and the max wall milliseconds, and exits 1 when
+a CPU max is over the budget.
 
 Usage: python -m benchmarks.worst_case_nlu [--model models/clinic.tar.gz] [--length N]
        [--samples 7] [--budget-ms 50]
@@ -59,9 +62,11 @@ def _word(rng: random.Random, low: int, high: int, first: str = string.ascii_low
 
 FAMILIES: dict[str, Family] = {
     "emoji flood": lambda rng, n: _fill(rng, n, lambda r: r.choice(EMOJI)),
+    "one emoji repeated": lambda rng, n: rng.choice(EMOJI[:-4]) * n,
     "emoji, spaced": lambda rng, n: _fill(rng, n, lambda r: r.choice(EMOJI), " "),
     "one long word": lambda rng, n: _word(rng, n, n),
     "repeated punctuation": lambda rng, n: _fill(rng, n, lambda r: r.choice(PUNCTUATION)),
+    "one punctuation mark repeated": lambda rng, n: rng.choice(PUNCTUATION) * n,
     "32-char punctuation runs": lambda rng, n: _fill(
         rng, n, lambda r: "".join(r.choice(PUNCTUATION) for _ in range(32)), " "),
     "many sentences": lambda rng, n: _fill(rng, n, lambda r: r.choice(QUESTIONS), " "),
@@ -90,23 +95,23 @@ def load_processor(model: Path):  # noqa: ANN201 (Rasa's MessageProcessor; impor
     return agent.processor
 
 
-def nlu_ms(processor, loop: asyncio.AbstractEventLoop, text: str) -> float:  # noqa: ANN001
-    """Milliseconds of NLU for one message: the pipeline's parse, nothing else."""
+def nlu_ms(processor, loop: asyncio.AbstractEventLoop, text: str) -> tuple[float, float]:  # noqa: ANN001
+    """(CPU, wall) milliseconds of NLU for one message: the pipeline's parse, nothing else."""
     from rasa.core.channels.channel import UserMessage
 
     message = UserMessage(text)
-    started = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     loop.run_until_complete(processor.parse_message(message))
-    return (time.perf_counter() - started) * 1000
+    return (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
 
 
-def measure(processor, length: int, samples: int, seed: int = 20240901) -> dict[str, list[float]]:  # noqa: ANN001
-    """Times per family, each sample a different text of `length` characters."""
+def measure(processor, length: int, samples: int, seed: int = 20240901) -> dict[str, list[tuple[float, float]]]:  # noqa: ANN001
+    """(CPU, wall) times per family, each sample a different text of `length` characters."""
     loop = asyncio.new_event_loop()
     try:
         for _ in range(5):  # warm up caches that every message shares (not the per-text ones)
             nlu_ms(processor, loop, "how is the therapy given?")
-        timings: dict[str, list[float]] = {}
+        timings: dict[str, list[tuple[float, float]]] = {}
         for name, family in FAMILIES.items():
             rng = random.Random(f"{seed}-{name}")
             timings[name] = [nlu_ms(processor, loop, family(rng, length)) for _ in range(samples)]
@@ -115,15 +120,16 @@ def measure(processor, length: int, samples: int, seed: int = 20240901) -> dict[
         loop.close()
 
 
-def report(timings: dict[str, list[float]], length: int, budget_ms: float) -> bool:
-    """Prints the table; True when every family's max is within the budget."""
-    print(f"NLU time per message of {length:,} characters (budget {budget_ms:.0f} ms, one thread)")
-    print(f"{'family':28} {'p50 ms':>8} {'max ms':>8}")
+def report(timings: dict[str, list[tuple[float, float]]], length: int, budget_ms: float) -> bool:
+    """Prints the table; True when every family's CPU max is within the budget."""
+    print(f"NLU time per message of {length:,} characters (budget {budget_ms:.0f} ms of CPU, one thread)")
+    print(f"{'family':30} {'p50 ms':>8} {'max ms':>8} {'max wall ms':>12}")
     worst = 0.0
     for name, values in timings.items():
-        worst = max(worst, max(values))
-        print(f"{name:28} {statistics.median(values):>8.1f} {max(values):>8.1f}")
-    print(f"{'worst case':28} {'':>8} {worst:>8.1f}  {'OK' if worst <= budget_ms else 'OVER BUDGET'}")
+        cpu = [c for c, _ in values]
+        worst = max(worst, max(cpu))
+        print(f"{name:30} {statistics.median(cpu):>8.1f} {max(cpu):>8.1f} {max(w for _, w in values):>12.1f}")
+    print(f"{'worst case':30} {'':>8} {worst:>8.1f}  {'OK' if worst <= budget_ms else 'OVER BUDGET'}")
     return worst <= budget_ms
 
 

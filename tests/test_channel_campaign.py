@@ -1,6 +1,6 @@
 """The standing robustness campaign on the visitor-facing channels (issue 9): over one real Rasa
-server, at least 1,000 generated bad inputs to the REST webhook and 1,000 to socket.io (seeded
-hypothesis, so every run sends the same inputs): malformed bodies, wrong types, huge and deep
+server, at least 1,000 generated bad inputs to the REST webhook and 1,000 to socket.io
+(hypothesis, derandomized: every run sends the same inputs): malformed bodies, wrong types, huge and deep
 JSON, odd Unicode, HTML and script, bad senders and session ids, bad metadata, unknown and
 malformed socket.io events.
 
@@ -27,7 +27,7 @@ from unittest.mock import patch
 
 import pytest
 import socketio
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from socketio import packet
 
@@ -41,8 +41,9 @@ ORIGIN = "http://localhost:8000"  # in the channel's default allow-list
 ROUTES_ANSWER = "two main ways to give bone-marrow stem cells"
 PYTHON_ERROR = re.compile(r"Traceback|File \"|\b[A-Z]\w*(Error|Exception)\b|object has no attribute")
 SENT: Counter[str] = Counter()
-CAMPAIGN = settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate, Phase.shrink],
-                    suppress_health_check=list(HealthCheck))  # fmt: skip
+# derandomize: the seed comes from each test's code, so every run sends the same inputs.
+CAMPAIGN = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+                    phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))  # fmt: skip
 
 # ---- what visitors and broken clients send -----------------------------------------------------
 
@@ -160,7 +161,6 @@ def check_rest_answer(status: int, body: str, streamed: bool) -> None:
         assert 400 <= status < 500 and json.loads(body)["error"].strip(), "a clear 4xx"
 
 
-@seed(20241129)
 @CAMPAIGN
 @given(request=rest_requests())
 def test_rest_campaign(bot: RasaStack, request: tuple[bytes, str | None, str]) -> None:
@@ -275,7 +275,6 @@ def check_socket_replies(replies: list[Any]) -> None:
         assert not PYTHON_ERROR.search(json.dumps(reply)), reply
 
 
-@seed(20241130)
 @CAMPAIGN
 @given(event=socket_events())
 def test_socketio_campaign(bot: RasaStack, visitor: SocketVisitor, event: tuple[str, tuple[Any, ...], bool, str]) -> None:

@@ -147,7 +147,9 @@ def test_a_message_over_the_limit_gets_a_kind_413_and_one_at_the_limit_an_answer
 
 def test_intent_shortcuts_quoting_the_visitor_are_answered(bot: RasaStack) -> None:
     sender = f"slash-{uuid.uuid4().hex}"
-    for message in [f"/{MARKER}", f"/greet{{\"{MARKER}\": 1}}", f"/greet{{{MARKER}", f"/ {MARKER}", f"/greet@{MARKER}"]:
+    shortcuts = [f"/{MARKER}", f"/greet{{\"{MARKER}\": 1}}", f"/greet{{{MARKER}", f"/ {MARKER}", f"/greet@{MARKER}",
+                 f"/{{{MARKER}}}", f"/@{MARKER}"]  # the last two: Rasa logs "message.parsing.failed" with the text
+    for message in shortcuts:
         status, replies = post_json(bot, {"sender": sender, "message": message})
         assert status == 200 and texts(replies).strip(), message
 
@@ -265,4 +267,5 @@ def test_no_visitor_text_reached_the_server_log(bot: RasaStack) -> None:
     assert_alive_and_answering(bot)
     log = (bot.workdir / "rasa.log").read_text(errors="replace")
     assert MARKER not in log
+    assert '"user_text": "[visitor text]"' in log, "Rasa did log the text of an intent shortcut, redacted"
     assert "Traceback" not in log

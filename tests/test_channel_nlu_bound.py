@@ -3,8 +3,9 @@ could construct (issue 9, finding 3): floods of emoji or punctuation, one long w
 for the typo corrector, the safety patterns' trigger words, odd Unicode. The families and the
 timing are `benchmarks.worst_case_nlu`'s, on the trained model, in this process.
 
-Each family's median over three different texts is checked, so one hiccup of a busy machine
-does not fail the test; today's figures are a third of the budget or less (see the benchmark)."""
+CPU time is checked (other processes on a shared machine cannot inflate it), and each family's
+median over three different texts, so one hiccup does not fail the test; today's figures are a
+third of the budget or less (see the benchmark)."""
 from __future__ import annotations
 
 import statistics
@@ -16,18 +17,22 @@ from benchmarks.worst_case_nlu import BUDGET_MS, FAMILIES, ROOT, load_processor,
 from channels.visitor_input import MAX_MESSAGE_CHARS
 from clinic_nlp.typos import TypoCorrector
 
+# The intent-shortcut family makes Rasa warn, quoting the whole (long) text: not needed here.
+pytestmark = pytest.mark.filterwarnings("ignore:Failed to parse arguments in line")
+
 
 @pytest.fixture(scope="module")
-def timings() -> Iterator[dict[str, list[float]]]:
+def timings() -> Iterator[dict[str, list[tuple[float, float]]]]:
     processor = load_processor(ROOT / "models" / "clinic.tar.gz")
     yield measure(processor, MAX_MESSAGE_CHARS, samples=3)
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_the_worst_messages_at_the_length_limit_take_at_most_50_ms_of_nlu(
-    timings: dict[str, list[float]], family: str
+    timings: dict[str, list[tuple[float, float]]], family: str
 ) -> None:
-    assert statistics.median(timings[family]) <= BUDGET_MS, timings[family]
+    cpu_ms = [cpu for cpu, _ in timings[family]]
+    assert statistics.median(cpu_ms) <= BUDGET_MS, timings[family]
 
 
 def letters(number: int) -> str:
