@@ -109,7 +109,7 @@ class ClinicRestInput(RestInput):
         keep_visitor_text_out_of_logs()
 
     def _user_message(self, checked: WebhookRequest, output: Any, request: Request) -> UserMessage:
-        metadata = visitor_input.with_client_id(checked.metadata, request.ip)
+        metadata = visitor_input.with_client_id(checked.metadata, visitor_input.client_address(request))
         return UserMessage(
             checked.text, output, checked.sender_id, input_channel=checked.input_channel, metadata=metadata
         )

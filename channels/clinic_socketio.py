@@ -81,7 +81,7 @@ def peer_address(environ: dict[str, Any]) -> str | None:
     """The address the socket connected from. python-engineio's Sanic driver always puts
     127.0.0.1 in REMOTE_ADDR, so the Sanic request's peer (as on REST) comes first."""
     request = environ.get("sanic.request")
-    return getattr(request, "ip", None) or environ.get("REMOTE_ADDR")
+    return (visitor_input.client_address(request) if request else None) or environ.get("REMOTE_ADDR")
 
 
 def drop_malformed_events(sio: AsyncServer) -> None:

@@ -25,10 +25,11 @@ value is checked or cleaned here before Rasa sees it:
 Client identity for rate limiting: every accepted message carries ``metadata["client_id"]``, the
 first 16 hex digits of HMAC-SHA256 over the client's network address (REST: the TCP peer,
 ``request.ip``; socket.io: the peer of the connecting request, remembered per socket at
-connect). The key is ``CLINIC_CLIENT_ID_SECRET``, or a random key per process when that is unset
+connect), or, behind a reverse proxy the operator has declared (Sanic's ``SANIC_PROXIES_COUNT``
+or ``SANIC_REAL_IP_HEADER`` / ``SANIC_FORWARDED_SECRET``), the client address the proxy forwards.
+Forwarded headers are ignored unless a proxy is declared, so a visitor cannot choose their id. The key is ``CLINIC_CLIENT_ID_SECRET``, or a random key per process when that is unset
 (ids then change on every restart). The raw address is never stored, and a ``client_id`` the
-visitor sends is always overwritten, so it cannot be forged. Behind a reverse proxy every
-visitor has the proxy's address, so they share one id.
+visitor sends is always overwritten, so it cannot be forged.
 """
 from __future__ import annotations
 
@@ -163,6 +164,12 @@ def client_id(address: str | None) -> str:
     key = os.environ.get(CLIENT_ID_ENV, "").encode() or _process_key
     digest = hmac.new(key, (address or "unknown").encode("utf-8", "replace"), hashlib.sha256)
     return digest.hexdigest()[:16]
+
+
+def client_address(request: Any) -> str | None:
+    """The visitor's address: what a declared reverse proxy forwards (Sanic fills
+    `remote_addr` only when the operator configured one), else the TCP peer."""
+    return getattr(request, "remote_addr", "") or getattr(request, "ip", None)
 
 
 def with_client_id(values: dict[str, Any], address: str | None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 import socketio
@@ -31,16 +32,10 @@ ROUTES_ANSWER = "two main ways to give bone-marrow stem cells"
 
 @pytest.fixture(scope="module")
 def bot() -> Iterator[RasaStack]:
-    saved = os.environ.get("CLINIC_CLIENT_ID_SECRET")
-    os.environ["CLINIC_CLIENT_ID_SECRET"] = SECRET
-    try:
-        with rasa_stack() as stack:
-            yield stack
-    finally:
-        if saved is None:
-            os.environ.pop("CLINIC_CLIENT_ID_SECRET", None)
-        else:
-            os.environ["CLINIC_CLIENT_ID_SECRET"] = saved
+    # One declared reverse proxy in front (as in production behind TLS): its X-Forwarded-For
+    # names the visitor. Requests without the header are the proxy's own peer.
+    with patch.dict(os.environ, {"CLINIC_CLIENT_ID_SECRET": SECRET, "SANIC_PROXIES_COUNT": "1"}), rasa_stack() as stack:
+        yield stack
 
 
 def post(url: str, body: bytes) -> tuple[int, Any]:
@@ -124,6 +119,20 @@ def test_good_metadata_is_kept_and_the_client_id_cannot_be_forged(bot: RasaStack
     assert status == 200
     (event,) = stored_user_events(bot, sender)
     assert {k: event["metadata"].get(k) for k in ("page", "client_id")} == {"page": "/faq", "client_id": expected_client_id()}
+
+
+def test_behind_a_declared_proxy_each_visitor_gets_their_own_client_id(bot: RasaStack) -> None:
+    ids = []
+    for address in ("203.0.113.7", "198.51.100.23"):
+        sender = f"proxied-{uuid.uuid4().hex}"
+        body = json.dumps({"sender": sender, "message": "hi"}).encode()
+        request = urllib.request.Request(bot.rest_webhook, body,
+                                         {"Content-Type": "application/json", "X-Forwarded-For": address})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+        (event,) = stored_user_events(bot, sender)
+        ids.append(event["metadata"]["client_id"])
+    assert ids == [expected_client_id("203.0.113.7"), expected_client_id("198.51.100.23")]
 
 
 def test_lone_surrogates_in_the_text_are_replaced_and_the_message_answered(bot: RasaStack) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import tempfile
 import urllib.error
 import urllib.request
@@ -211,3 +212,19 @@ def test_one_client_cannot_flood_the_care_team(environment: dict, tmp_path: Path
     store = HandoffStore.from_settings(load_settings())
     assert len(store.list()) == 2
     store.close()
+
+
+def test_forwarded_headers_are_ignored_unless_a_proxy_is_declared(bot) -> None:
+    """Without SANIC_PROXIES_COUNT (the default), X-Forwarded-For is the visitor's own text: it
+    must not change their client id, or one client could dodge the per-client handoff limit."""
+    ids = []
+    for headers in ({}, {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.23"}):
+        sender = f"xff-{uuid.uuid4().hex}"
+        body = json.dumps({"sender": sender, "message": "hi"}).encode()
+        request = urllib.request.Request(bot.rest_webhook, body, {"Content-Type": "application/json", **headers})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+        with sqlite3.connect(bot.workdir / "tracker.db") as db:
+            (data,) = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)).fetchone()
+        ids.append(json.loads(data)["metadata"]["client_id"])
+    assert len(set(ids)) == 1
