@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from clinic_privacy.masking import EMAIL
-from handoff.errors import InvalidHandoff
-from handoff.store import normalise_email, normalise_phone
+from clinic.contact import EMAIL
+from clinic.handoff.errors import InvalidHandoff
+from clinic.handoff.requests import normalise_email, normalise_phone
 
 SKIP_WORDS = {"skip", "/skip", "no", "none", "nope", "pass", "n/a", "na", "no preference", "anytime",
               "any time", "whenever", "rather not say", "nothing", "not sure", "-"}  # fmt: skip

@@ -5,7 +5,7 @@ email: the bot never claims a handoff that did not happen.
 
 A submit may not complete: the action server can die before or after the record is committed,
 and then Rasa keeps none of this action's events. The slots (with the consent and
-``handoff_pending``) are still set, so the visitor's "yes" sends it again (data/handoff_rules.yml),
+``handoff_pending``) are still set, so the visitor's "yes" sends it again (data/rules/handoff_rules.yml),
 and the submission key (conversation + form run) makes the store return the record the first
 attempt may have made instead of a second one.
 """
@@ -31,7 +31,8 @@ from actions.conversation import (
     transcript,
 )
 from actions.topics import personal_topics
-from handoff import HandoffStore, NewHandoff, Receipt, TooManyRequests, load_clinic
+from clinic.handoff.requests import HandoffStore, NewHandoff, Receipt, TooManyRequests
+from clinic.settings import load_clinic
 
 logger = logging.getLogger(__name__)
 CONSENT_TEXT = (

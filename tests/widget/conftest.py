@@ -1,6 +1,6 @@
 """Fixtures for the widget's browser tests: real Chromium (Playwright, sync API), real Rasa.
 
-One set of servers for the whole session (tests/widget/stack.py): action server, Rasa with
+One set of servers for the whole session (clinic/stack/widget.py): action server, Rasa with
 the project's model and socket.io channel, and widget/serve.py serving the demo pages with the
 built widget. Every test gets a fresh browser context, so a fresh localStorage: a new visitor.
 """
@@ -16,8 +16,8 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from handoff.crypto import generate_key
-from tests.widget.stack import ROOT, WidgetStack, widget_stack
+from clinic.handoff.crypto import generate_key
+from clinic.stack.widget import ROOT, WidgetStack, widget_stack
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}

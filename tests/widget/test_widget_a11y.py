@@ -6,8 +6,8 @@ from typing import Any
 
 from playwright.sync_api import Browser, expect
 
+from clinic.stack.widget import ROOT, WidgetStack
 from tests.widget.conftest import PHONE, REPLY_TIMEOUT, Chat, faq_response, new_context
-from tests.widget.stack import ROOT, WidgetStack
 
 AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from tests.widget.stack import WidgetStack
+from clinic.stack.widget import WidgetStack
 
 
 def handshake(stack: WidgetStack, origin: str | None) -> tuple[int, list[str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from clinic.stack.widget import WidgetStack
 from tests.widget.conftest import REPLY_TIMEOUT, Chat, faq_response
-from tests.widget.stack import WidgetStack
 
 
 def test_offline_notice_queue_and_reconnect(chat: Chat, stack: WidgetStack) -> None:

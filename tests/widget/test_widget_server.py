@@ -7,7 +7,7 @@ import re
 import urllib.error
 import urllib.request
 
-from tests.widget.stack import ROOT, WidgetStack
+from clinic.stack.widget import ROOT, WidgetStack
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], str]:
