@@ -5,7 +5,6 @@ RASA := .venv/bin/rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
-export PYTHONPATH := $(CURDIR)
 
 SPACY_MODEL := build/spacy_en_clinic/meta.json
 TOPICS := $(wildcard content/topics/*.yml)
@@ -23,7 +22,7 @@ MODEL_STAMP := models/.trained
 ## Set-up ------------------------------------------------------------------------------------
 install: .venv/.installed $(SPACY_MODEL)
 
-.venv/.installed: requirements.lock scripts/install.sh
+.venv/.installed: requirements.lock pyproject.toml scripts/install.sh
 	scripts/install.sh
 
 $(SPACY_MODEL): .venv/.installed content/terms.yml clinic/nlp/build_spacy.py

@@ -28,7 +28,7 @@ class BuildFailed(Exception):
 
 def tool_env(project: Project) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(PYTHONPATH=str(project.root), RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
+    env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
                SQLALCHEMY_SILENCE_UBER_WARNING="1")
     return env
 

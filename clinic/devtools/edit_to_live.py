@@ -61,7 +61,7 @@ def repo_untouched(started: float) -> bool:
 
 
 def publish(copy: Project, url: str, token: str) -> tuple[float, dict[str, float]]:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RASA_API_TOKEN=token, RASA_TELEMETRY_ENABLED="false")
+    env = dict(os.environ, RASA_API_TOKEN=token, RASA_TELEMETRY_ENABLED="false")
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "clinic.content.publish", "--root", str(copy.root), "--url", url],
                             cwd=REPO_ROOT, env=env, capture_output=True, text=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Screenshots of the open widget for the docs, from a real conversation with the real bot.
 
-    PYTHONPATH=. .venv/bin/python clinic/devtools/screenshots.py [--out docs/screenshots]
+    .venv/bin/python -m clinic.devtools.screenshots [--out docs/screenshots]   (make widget-screenshots)
 
 Starts the action server, Rasa and the demo server (clinic/stack/widget.py), has a short
 conversation in headless Chromium, and writes widget-desktop.png (1280x800) and
@@ -14,15 +14,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from playwright.sync_api import Page, expect, sync_playwright
+
+from clinic.devtools.browser import launch_chromium
+from clinic.stack.widget import widget_stack
+from tests.widget.conftest import DESKTOP, PHONE
+
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-from clinic.devtools.browser import launch_chromium  # noqa: E402
-from clinic.stack.widget import widget_stack  # noqa: E402
-from tests.widget.conftest import DESKTOP, PHONE  # noqa: E402
 
 TIMEOUT = 20_000
 

@@ -27,12 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 LOOPBACK = "127.0.0.1"
 
-# Environment every service gets: quiet libraries, the project importable.
+# Environment every service gets: quiet libraries (the project is importable: `make install`).
 BASE_ENV = {
     "RASA_TELEMETRY_ENABLED": "false",
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-    "PYTHONPATH": str(ROOT),
 }
 
 

@@ -90,7 +90,7 @@ def stack_env(run_dir: Path, extra: dict[str, str] | None = None) -> dict[str, s
         WIDGET_PORT=str(free_port()), INBOX_PORT=str(free_port()),
         HANDOFF_DATABASE_URL=f"sqlite:///{run_dir / 'handoffs.db'}",
         HANDOFF_ENCRYPTION_KEY=generate_key(), INBOX_SECRET_KEY=os.urandom(24).hex(),
-        PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false",
+        RASA_TELEMETRY_ENABLED="false",
     )  # fmt: skip
     env.update(extra or {})
     return env

@@ -212,7 +212,7 @@ def test_publish_swaps_the_model_while_visitors_chat(tmp_path: Path) -> None:
         assert NEW_SENTENCE not in answer_text(send(stack, ongoing, QUESTION))
 
         set_answer(topic, new_answer)  # the editor saves the file
-        env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RASA_API_TOKEN=token, RASA_TELEMETRY_ENABLED="false")
+        env = dict(os.environ, RASA_API_TOKEN=token, RASA_TELEMETRY_ENABLED="false")
         command = [sys.executable, "-m", "clinic.content.publish", "--root", str(copy.root), "--url", stack.url]
         with Visitors(stack) as visitors:
             time.sleep(1)

@@ -72,7 +72,7 @@ def receivers() -> Iterator[tuple[SlowMailbox, int, int]]:
 def test_two_workers_on_sqlite_send_each_notification_once(tmp_path: Path, receivers: tuple) -> None:
     mailbox, smtp_port, webhook_port = receivers
     env = {
-        **os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CLINIC_ENV": "test", "HANDOFF_ENCRYPTION_KEY": generate_key(),
+        **os.environ, "CLINIC_ENV": "test", "HANDOFF_ENCRYPTION_KEY": generate_key(),
         "HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'handoffs.db'}",
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_STARTTLS": "false",
         "SMTP_FROM": "bot@clinic.example", "COORDINATOR_EMAIL": "team@clinic.example",
