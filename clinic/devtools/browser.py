@@ -1,4 +1,5 @@
-"""Debian's Chromium for the browser tests, driven by Playwright (no browser is downloaded).
+"""Debian's Chromium for the browser tests and the screenshots, driven by Playwright (no browser
+is downloaded).
 
 The flags keep Chromium off the network (this machine allows loopback only) and make it run
 as root in a container.
@@ -8,6 +9,9 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Playwright
 
 CHROMIUM = "/usr/bin/chromium"
+# The two window sizes the widget is tested and photographed at.
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -29,8 +29,8 @@ from clinic.content.project import REPO_ROOT, Project
 from clinic.content.topic_doc import read_topic
 from clinic.content.workcopy import copy_project
 from clinic.devtools.editing import add_example, set_answer
-from clinic.stack.api import api_stack, send, status
-from clinic.stack.local import TRACKER_STORE_TYPE
+from clinic.stack.api import send, status
+from clinic.stack.local import TRACKER_STORE_TYPE, rasa_stack
 
 TEXT_TOPIC = "iv_risks"
 TEXT_QUESTION = "is the iv dangerous"
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         copy = copy_project(Path(temp) / "project", with_live_model=True)
         tracker = {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(Path(temp) / "tracker.db")}
         started = time.monotonic()
-        with api_stack(token, model=copy.live_model, tracker_store=tracker) as stack:
+        with rasa_stack(model=copy.live_model, tracker_store=tracker, api_token=token) as stack:
             print(f"Rasa stack up in {time.monotonic() - started:.1f} s at {stack.url}, running "
                   f"{status(stack, token)['model_file']}; working copy {copy.root}; {os.cpu_count()} CPUs", flush=True)
             text = [measure_text_change(copy, stack, token, run) for run in range(args.runs)]

@@ -3,7 +3,7 @@
 
     .venv/bin/python -m clinic.devtools.screenshots [--out docs/screenshots]   (make widget-screenshots)
 
-Starts the action server, Rasa and the demo server (clinic/stack/widget.py), has a short
+Starts the action server, Rasa and the demo server (clinic/stack/local.py: widget_stack), has a short
 conversation in headless Chromium, and writes widget-desktop.png (1280x800) and
 widget-phone.png (360x740).
 """
@@ -16,9 +16,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from clinic.devtools.browser import launch_chromium
-from clinic.stack.widget import widget_stack
-from tests.widget.conftest import DESKTOP, PHONE
+from clinic.devtools.browser import DESKTOP, PHONE, launch_chromium
+from clinic.stack.local import widget_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 

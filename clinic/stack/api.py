@@ -1,25 +1,12 @@
-"""A Rasa stack with the HTTP API on (the token in RASA_API_TOKEN, as `make run` passes it: see
-clinic/stack/rasa_server.py), as `make publish` needs, and small clients for its API."""
+"""Small clients for a running stack: a visitor's message over REST, and Rasa's HTTP API (on when
+the stack was started with an API token, as `make publish` needs: see clinic/stack/rasa_server.py)."""
 from __future__ import annotations
 
-import contextlib
 import json
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 from clinic.devtools.evaluate import send as send_message
-from clinic.stack.local import ROOT, RasaStack, rasa_stack
-
-
-@contextlib.contextmanager
-def api_stack(
-    token: str,
-    model: Path = ROOT / "models" / "clinic.tar.gz",
-    tracker_store: dict | None = None,
-) -> Iterator[RasaStack]:
-    with rasa_stack(model=Path(model), tracker_store=tracker_store, api_token=token) as stack:
-        yield stack
+from clinic.stack.local import RasaStack
 
 
 def send(stack: RasaStack, sender: str, message: str, timeout: float = 30) -> list[dict]:

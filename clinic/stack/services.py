@@ -1,7 +1,7 @@
 """Every service of the assistant and the exact command line that starts it, in one place.
 
 `make run` (clinic/stack/supervise.py, which writes supervisord's configuration from this) and the
-test stacks (clinic/stack/local.py, clinic/stack/widget.py) start the servers with these
+test stacks (clinic/stack/local.py) start the servers with these
 commands, so what the tests exercise is what runs in production.
 
 Settings come from the environment (defaults in brackets):

@@ -12,13 +12,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from clinic.channels.visitor_input import MAX_MESSAGE_CHARS
 from clinic.handoff.crypto import generate_key
-from clinic.stack.widget import WidgetStack, widget_stack
+from clinic.stack.local import RasaStack, widget_stack
 
 REPLY_TIMEOUT = 20_000  # ms
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     handoffs: Path = tmp_path_factory.mktemp("handoffs")
     env = {"CLINIC_ENV": "test", "HANDOFF_DATABASE_URL": f"sqlite:///{handoffs / 'handoffs.db'}",
            "HANDOFF_ENCRYPTION_KEY": generate_key()}  # fmt: skip
@@ -27,7 +27,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetStack]:
 
 
 @pytest.fixture
-def page(browser: Browser, stack: WidgetStack) -> Iterator[Page]:
+def page(browser: Browser, stack: RasaStack) -> Iterator[Page]:
     context = browser.new_context()
     page = context.new_page()
     page.goto(stack.page())

@@ -25,8 +25,8 @@ from clinic.contact import mask_contact_details as mask
 from clinic.content.gaps import build_report, format_report, topic_titles
 from clinic.content.gaps.groups import Message, group_messages, normalise, similar
 from clinic.content.project import Project
-from clinic.stack.api import api_stack, send
-from clinic.stack.local import TRACKER_STORE_TYPE
+from clinic.stack.api import send
+from clinic.stack.local import TRACKER_STORE_TYPE, rasa_stack
 from tests.clinic.content.helpers import run_module
 
 UTC = timezone.utc  # noqa: UP017
@@ -64,7 +64,8 @@ def tracker(tmp_path_factory) -> dict:
     token = secrets.token_hex(8)
     run = uuid.uuid4().hex[:6]
     replies: dict[tuple[str, str], list[dict]] = {}
-    with api_stack(token, tracker_store={"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(db)}) as stack:
+    tracker_store = {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(db)}
+    with rasa_stack(api_token=token, tracker_store=tracker_store) as stack:
         request = urllib.request.Request(f"{stack.url}/domain?token={token}", headers={"Accept": "application/json"})
         with urllib.request.urlopen(request) as response:
             domain = json.loads(response.read())

@@ -28,8 +28,8 @@ from clinic.content.project import REPO_ROOT, Project
 from clinic.content.topic_doc import read_topic
 from clinic.content.workcopy import copy_project
 from clinic.devtools.editing import set_answer
-from clinic.stack.api import api_stack, send, status
-from clinic.stack.local import TRACKER_STORE_TYPE, free_port
+from clinic.stack.api import send, status
+from clinic.stack.local import TRACKER_STORE_TYPE, free_port, rasa_stack
 from tests.clinic.content.helpers import run_module
 
 QUESTION = "is the iv dangerous"  # an example of content/topics/iv_risks.yml
@@ -206,7 +206,7 @@ def test_publish_swaps_the_model_while_visitors_chat(tmp_path: Path) -> None:
     topic = copy.topics_dir / "iv_risks.yml"
     new_answer = f"{read_topic(topic).answer} {NEW_SENTENCE}"
     tracker = {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
-    with api_stack(token, model=copy.live_model, tracker_store=tracker) as stack:
+    with rasa_stack(model=copy.live_model, tracker_store=tracker, api_token=token) as stack:
         old_model = status(stack, token)["model_file"]
         ongoing = f"ongoing-{uuid.uuid4().hex[:6]}"
         assert NEW_SENTENCE not in answer_text(send(stack, ongoing, QUESTION))
