@@ -1,1 +1,1 @@
-"""Custom Rasa input channels for the clinic assistant."""
+"""Rasa input channels (REST, socket.io) hardened for a public website: developers edit them."""

@@ -1,1 +1,2 @@
-"""Curated content: the article, the topic files editors write, and what is built from them."""
+"""Tools over the editors' content (content/): load, check, preview, build, publish, find gaps.
+Developers edit this code; editors edit content/ and run the tools through make."""

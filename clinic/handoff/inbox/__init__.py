@@ -1,4 +1,4 @@
-"""The coordinators' inbox: a small Flask app over the handoff store."""
+"""The coordinators' inbox: a small Flask app over the handoff store (developers edit it)."""
 
 from clinic.handoff.inbox.app import create_app
 
