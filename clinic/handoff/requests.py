@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,13 +30,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import create_engine, event, func
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from clinic.contact import InvalidContact, normalise_email, normalise_phone
 from clinic.handoff import limits as counters
 from clinic.handoff.accounts import AccountsMixin
 from clinic.handoff.crypto import KeyMaterial, attach_cipher, build_cipher
@@ -79,7 +78,6 @@ from clinic.settings import (
 log = logging.getLogger(__name__)
 
 BOT_ACTOR = "bot"
-_EMAIL_RE = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"'.]{2,}$")
 MAX_NOTE_LENGTH = 5000
 _PURGE_BATCH = 500
 
@@ -192,25 +190,6 @@ def _text(value: Any, what: str, *, max_length: int, required: bool = True) -> s
     if len(value) > max_length:
         raise InvalidHandoff(f"{what} is longer than {max_length} characters")
     return value
-
-
-def normalise_email(value: str) -> str:
-    value = value.strip()
-    if len(value) > 254 or not _EMAIL_RE.match(value):
-        raise InvalidHandoff("contact_value is not a valid email address")
-    local, _, domain = value.rpartition("@")
-    return f"{local}@{domain.lower()}"
-
-
-def normalise_phone(value: str, default_region: str = "US") -> str:
-    """E.164 form ('+15555550100'), so coordinators can dial it as is."""
-    try:
-        number = phonenumbers.parse(value, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidHandoff("contact_value is not a valid phone number") from exc
-    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
-        raise InvalidHandoff("contact_value is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _aware(value: Any, what: str) -> datetime:
@@ -400,7 +379,10 @@ class HandoffStore(AccountsMixin):
             raise InvalidHandoff(f"contact_method must be one of {', '.join(CONTACT_METHODS)}")
         raw_contact = _text(new.contact_value, "contact_value", max_length=254)
         assert raw_contact is not None
-        contact = normalise_email(raw_contact) if method == "email" else normalise_phone(raw_contact, self.default_region)
+        try:
+            contact = normalise_email(raw_contact) if method == "email" else normalise_phone(raw_contact, self.default_region)
+        except InvalidContact as exc:
+            raise InvalidHandoff(f"contact_value is {exc}") from exc
         if new.reason not in REASONS:
             raise InvalidHandoff(f"reason must be one of {', '.join(REASONS)}")
         return {

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.contact_details import check_contact, check_name, contact_method, optional_text
+from clinic.contact import check_contact, check_name, contact_method, optional_text
 
 
 @pytest.mark.parametrize("text, method", [
