@@ -20,7 +20,7 @@ from clinic.content.article_coverage import Coverage, anchor_id, coverage
 from clinic.content.check import run_checks
 from clinic.content.check.report import Problem
 from clinic.content.project import Project
-from clinic.content.topic_doc import TopicDoc, read_topic
+from clinic.content.topics import TopicDoc, read_topic
 
 STYLE = """
 body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2a30;

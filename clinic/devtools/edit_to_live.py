@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinic.content.project import REPO_ROOT, Project
-from clinic.content.topic_doc import read_topic
+from clinic.content.topics import read_topic
 from clinic.content.workcopy import copy_project
 from clinic.devtools.editing import add_example, set_answer
 from clinic.stack.api import send, status

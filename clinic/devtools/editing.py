@@ -4,7 +4,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from clinic.content.topic_doc import read_topic
+from clinic.content.topics import read_topic
 
 
 def set_answer(path: Path, answer: str) -> None:

@@ -17,7 +17,7 @@ from clinic.content.check.report import Problem, error, sort_key, summary
 from clinic.content.check.terms import check_terms
 from clinic.content.check.topics import check_topic
 from clinic.content.project import Project
-from clinic.content.topic_doc import read_topic
+from clinic.content.topics import read_topic
 
 
 def run_checks(project: Project) -> list[Problem]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from clinic.content.check.report import Problem, error
-from clinic.content.topic_doc import TopicDoc
+from clinic.content.topics import TopicDoc
 from clinic.content.yaml_lines import compose, line_of, mapping_items, sequence_items, text_lines
 
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")

@@ -11,7 +11,7 @@ from clinic.content import readability
 from clinic.content.article import quote_in_article
 from clinic.content.check.report import Problem, error, warning
 from clinic.content.quotes import lookalike_reason, suggest
-from clinic.content.topic_doc import FIELDS, TopicDoc
+from clinic.content.topics import FIELDS, TopicDoc
 from clinic.content.yaml_lines import duplicate_keys, is_plain_non_string, line_of
 
 MIN_EXAMPLES = 10

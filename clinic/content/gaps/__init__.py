@@ -28,7 +28,7 @@ from clinic.contact import mask_contact_details
 from clinic.content.gaps.groups import Group, Message, group_messages
 from clinic.content.gaps.messages import read_turns
 from clinic.content.project import Project
-from clinic.content.topic_doc import read_topic
+from clinic.content.topics import read_topic
 
 UTC = timezone.utc  # noqa: UP017 - Python 3.10
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from clinic.content import readability
 from clinic.content.check import main as check_main
 from clinic.content.project import REPO_ROOT, Project
-from clinic.content.topic_doc import read_topic
+from clinic.content.topics import read_topic
 from clinic.devtools.editing import add_example, set_answer
 from tests.clinic.content.helpers import line_number, run_module
 

@@ -11,7 +11,7 @@ from clinic.content.article import normalise_space
 from clinic.content.preview import write_preview
 from clinic.content.project import Project
 from clinic.content.quotes import sentences
-from clinic.content.topic_doc import read_topic
+from clinic.content.topics import read_topic
 from clinic.devtools.editing import add_example
 from tests.clinic.content.helpers import run_module
 

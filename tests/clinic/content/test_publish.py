@@ -25,7 +25,7 @@ import pytest
 
 from clinic.content import build
 from clinic.content.project import REPO_ROOT, Project
-from clinic.content.topic_doc import read_topic
+from clinic.content.topics import read_topic
 from clinic.content.workcopy import copy_project
 from clinic.devtools.editing import set_answer
 from clinic.stack.api import send, status
