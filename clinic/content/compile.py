@@ -1,7 +1,7 @@
 """Write Rasa training data (data/nlu/faq.yml) from the editors' topic files.
 
-Each topic becomes the retrieval intent `faq/<id>` with its examples, and the response
-`utter_faq/<id>` whose custom payload carries the quoted sources, so the widget and the
+Each topic becomes the retrieval intent with its examples, and the response whose custom payload
+carries the quoted sources (their names: clinic/faq.py), so the widget and the
 REST channel can show the passage an answer rests on.
 
 Usage: python -m clinic.content.compile [--out data/nlu/faq.yml]

@@ -15,6 +15,7 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
+from clinic import faq
 from clinic.content import readability
 from clinic.content.article_coverage import Coverage, anchor_id, coverage
 from clinic.content.check import run_checks
@@ -99,7 +100,7 @@ def topic_html(doc: TopicDoc, problems: list[Problem], found: set[tuple[str, int
     return f"""
 <section class="topic" id="topic-{e(doc.id)}">
   <h2>{e(doc.title or doc.id)}</h2>
-  <p class="meta">content/topics/{e(doc.path.name)} · faq/{e(doc.id)}{e(personal)} ·
+  <p class="meta">content/topics/{e(doc.path.name)} · {e(faq.intent_response_key(doc.id))}{e(personal)} ·
     reading grade <span class="badge {"bad" if too_hard else "ok"}" data-grade="{grade:.1f}">{grade:.1f}</span>
     (8 or below) · {words} words · {status}</p>
   {_problem_list(problems)}

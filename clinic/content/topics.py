@@ -13,15 +13,15 @@ from pathlib import Path
 
 import yaml
 
+from clinic import faq
 from clinic.content.yaml_lines import SyntaxProblem, compose, line_of, mapping_items, sequence_items
 
 TOPICS_DIR = Path(__file__).resolve().parents[2] / "content" / "topics"
-RETRIEVAL_INTENT = "faq"
 
 
 @dataclass(frozen=True)
 class Topic:
-    """A curated answer. `id` is the file name; Rasa knows it as `faq/<id>`."""
+    """A curated answer. `id` is the file name; Rasa knows it by the names in clinic.faq."""
 
     id: str
     title: str
@@ -33,11 +33,11 @@ class Topic:
 
     @property
     def intent_response_key(self) -> str:
-        return f"{RETRIEVAL_INTENT}/{self.id}"
+        return faq.intent_response_key(self.id)
 
     @property
     def response_name(self) -> str:
-        return f"utter_{self.intent_response_key}"
+        return faq.response_name(self.id)
 
 
 class TopicFileError(ValueError):

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from clinic import faq
 from clinic.devtools.replies import first_answer, response_index, response_names
 
 SETS_DIR = Path(__file__).resolve().parents[2] / "tests" / "evaluation"  # the evaluation sets
@@ -59,7 +60,7 @@ def is_correct(case: Case, answer: str | None, spec: dict) -> bool:
     group, label, _ = case
     if group == "out_of_scope":
         return answer in spec["no_answer"]
-    expected = spec["expected"].get(label, [f"utter_faq/{label}"])
+    expected = spec["expected"].get(label, [faq.response_name(label)])
     return answer in expected
 
 

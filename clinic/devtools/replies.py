@@ -12,7 +12,7 @@ RESPONSE_FILES = [ROOT / "domain.yml", ROOT / "data" / "nlu" / "faq.yml"]
 
 
 def response_index(files: list[Path] = RESPONSE_FILES) -> dict[str, str]:
-    """Every response text -> its response name (e.g. 'utter_faq/iv_risks')."""
+    """Every response text -> its response name (a topic's answer is named by clinic.faq.response_name)."""
     index: dict[str, str] = {}
     for path in files:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from clinic import faq
+
 EVENTS = sa.table(
     "events",
     sa.column("id"), sa.column("sender_id"), sa.column("type_name"), sa.column("timestamp"),
@@ -33,8 +35,8 @@ class Turn:
     text: str
     intent: str
     parse: dict
-    actions: list[str] = field(default_factory=list)     # actions run, e.g. utter_faq, action_clarify
-    responses: list[str] = field(default_factory=list)   # responses sent, e.g. utter_faq/iv_risks
+    actions: list[str] = field(default_factory=list)     # actions run, e.g. the retrieval action, action_clarify
+    responses: list[str] = field(default_factory=list)   # responses sent, e.g. a topic's answer
 
     @property
     def is_button(self) -> bool:
@@ -61,18 +63,8 @@ class Turn:
 
     @property
     def topic(self) -> str | None:
-        """The curated topic answered (faq/<topic>), from the reply or else the parse data."""
-        for response in self.responses:
-            if response.startswith("utter_faq/"):
-                return response.split("/", 1)[1]
-        if "utter_faq" not in self.actions:
-            return None
-        key = (self.parse.get("intent") or {}).get("full_retrieval_intent_name")
-        selector = (self.parse.get("response_selector") or {}).get("faq") or {}
-        key = key or (selector.get("response") or {}).get("intent_response_key")
-        ranking = self.parse.get("intent_ranking") or [{}]
-        key = key or ranking[0].get("intent_response_key")
-        return key.split("/", 1)[1] if key and key.startswith("faq/") else None
+        """The curated topic answered, from the reply or else the parse data (clinic.faq)."""
+        return faq.topic_of_turn(self.responses, self.actions, self.parse)
 
 
 def read_turns(engine: sa.engine.Engine, since: float | None, until: float | None) -> Iterator[Turn]:
