@@ -31,13 +31,13 @@ $(SPACY_MODEL): .venv/.installed content/terms.yml clinic/nlp/build_spacy.py
 data: data/nlu/faq.yml
 
 data/nlu/faq.yml: .venv/.installed $(TOPICS) $(wildcard clinic/content/*.py)
-	$(PY) -m clinic.content.compile
+	$(PY) -m clinic.content.build --data-only
 
 ## Training ----------------------------------------------------------------------------------
 train: install $(MODEL_STAMP)
 
 $(MODEL_STAMP): $(TRAIN_INPUTS)
-	$(RASA) train --quiet --fixed-model-name clinic
+	$(PY) -m clinic.content.build --model clinic
 	touch $@
 
 ## Running -----------------------------------------------------------------------------------

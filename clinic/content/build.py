@@ -1,10 +1,15 @@
 """Build what the bot runs from the content: training data, the spaCy pipeline, the model.
 
+The one build path: `make train` (and `make data`) run this module, and `make publish`
+(clinic/content/publish/) calls the same functions before it swaps the new model in.
 Training uses Rasa's training cache (.rasa/cache in the project folder), so a change to an
 answer's text retrains only what depends on it.
+
+Usage: python -m clinic.content.build [--model clinic] [--data-only] [--root DIR]
 """
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -69,11 +74,13 @@ def train(project: Project, name: str) -> Path:
     """`rasa train` into models/<name>.tar.gz, reusing Rasa's training cache."""
     project.models_dir.mkdir(parents=True, exist_ok=True)
     model = project.models_dir / f"{name}.tar.gz"
+    existed = model.exists()  # `make train` trains over the live model: a failure must not delete it
     try:
         _run([str(BIN / "rasa"), "train", "--quiet", "--fixed-model-name", name, "--out", str(project.models_dir),
               "--config", "config.yml", "--domain", "domain.yml", "--data", "data"], project, "Training")
     except BuildFailed:
-        model.unlink(missing_ok=True)
+        if not existed:
+            model.unlink(missing_ok=True)
         raise
     if not model.exists():
         raise BuildFailed(f"Training finished but {model} is missing")
@@ -96,3 +103,31 @@ def prune(project: Project, keep: int, current: Path) -> list[Path]:
     for path in removed:
         path.unlink(missing_ok=True)
     return removed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="clinic", help="train models/<MODEL>.tar.gz (default: clinic, what `make run` starts)")
+    parser.add_argument("--data-only", action="store_true", help="only write data/nlu/faq.yml (`make data`)")
+    parser.add_argument("--root", type=Path, default=None, help="project folder (default: this repository)")
+    args = parser.parse_args(argv)
+    project = Project.at(args.root)
+    topics = build_data(project)
+    print(f"{topics} topics written to {project.relative(project.faq_data)}", flush=True)
+    if args.data_only:
+        return 0
+    try:
+        if spacy_is_stale(project):
+            print("content/terms.yml changed: rebuilding the spaCy pipeline...", flush=True)
+            build_spacy(project)
+        print(f"Training models/{args.model}.tar.gz (parts that did not change come from Rasa's cache)...", flush=True)
+        model = train(project, args.model)
+    except BuildFailed as exc:
+        print(f"{exc.output}\n{exc}", file=sys.stderr)
+        return 1
+    print(f"Model saved: {project.relative(model)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -41,7 +41,7 @@ class Project:
 
     @property
     def faq_data(self) -> Path:
-        """Generated from the topic files by clinic.content.compile (never hand-edited)."""
+        """Generated from the topic files by clinic.content.build (never hand-edited)."""
         return self.nlu_dir / "faq.yml"
 
     @property
