@@ -1,8 +1,10 @@
-"""Settings for the handoff back end: environment variables over ``content/clinic.yml``.
+"""The clinic's settings and facts, read by the bot and the back end alike: one loader, one class.
 
-Clinic facts (name, phone, hours) live in a YAML file that non-developers can edit;
-secrets and deployment choices (database, keys, SMTP, webhook) come from environment
-variables so they never end up in the repository.
+Clinic facts (name, phone, office hours, retention, limits) live in content/clinic.yml, which
+editors own; environment variables override them. Secrets and deployment choices (database,
+keys, SMTP, webhook) come from environment variables only, so they never end up in the
+repository. What the bot tells visitors needs no secret: ``load_clinic()``, or
+``load_settings(secrets=False)``, reads the facts without them.
 
 Missing secrets are handled differently per environment. In development
 (``CLINIC_ENV=development``, the default for ``make run``) a key is generated once and
@@ -17,7 +19,7 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,17 +91,18 @@ class HandoffLimits:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the store, the worker and the inbox need, already validated."""
+    """Everything the bot, the store, the worker and the inbox need, already validated: the
+    clinic's facts, then the deployment's settings and secrets (empty with ``secrets=False``)."""
 
     clinic: Clinic
     office_hours: OfficeHours
     retention_days: int
     inbox_base_url: str
-    database_url: str
-    encryption_key: str = field(repr=False)
-    environment: str = DEVELOPMENT
     limits: HandoffLimits = HandoffLimits()
     abandoned_form_after: timedelta = timedelta(minutes=60)
+    database_url: str = ""
+    encryption_key: str = field(default="", repr=False)
+    environment: str = DEVELOPMENT
     smtp: SmtpSettings | None = None
     webhook: WebhookSettings | None = None
     inbox_secret_key: str | None = field(default=None, repr=False)
@@ -204,12 +207,7 @@ def _config_path(environ: Mapping[str, str], config_path: Path | None) -> Path:
     return Path(from_env) if from_env else DEFAULT_CONFIG_PATH
 
 
-def load_clinic(
-    environ: Mapping[str, str] | None = None, *, config_path: Path | None = None
-) -> Clinic:
-    """Clinic contact facts only; needs no secrets, so the bot can always call it."""
-    environ = os.environ if environ is None else environ
-    data = _read_yaml(_config_path(environ, config_path))
+def _clinic(environ: Mapping[str, str], data: Mapping[str, Any]) -> Clinic:
     section = _section(data, "clinic")
     clinic = Clinic(
         name=_env(environ, "CLINIC_NAME") or str(section.get("name", "the clinic")),
@@ -333,18 +331,6 @@ def _webhook(environ: Mapping[str, str]) -> WebhookSettings | None:
     return WebhookSettings(url=url, secret=secret)
 
 
-@dataclass(frozen=True)
-class PublicSettings:
-    """The non-secret part of the settings: safe to load without any key."""
-
-    clinic: Clinic
-    office_hours: OfficeHours
-    retention_days: int
-    inbox_base_url: str
-    limits: HandoffLimits = HandoffLimits()
-    abandoned_form_after: timedelta = timedelta(minutes=60)
-
-
 def _limits(section: Mapping[str, Any]) -> HandoffLimits:
     limits = section.get("limits") or {}
     if not isinstance(limits, Mapping):
@@ -365,54 +351,51 @@ def _abandoned_form_after(data: Mapping[str, Any]) -> timedelta:
     return timedelta(minutes=_parse_int(minutes, "privacy.abandoned_form_minutes", 1))
 
 
-def load_public_settings(
-    environ: Mapping[str, str] | None = None, *, config_path: Path | None = None
-) -> PublicSettings:
-    """Clinic facts, office hours, retention and inbox URL (config file + env overrides)."""
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    config_path: Path | None = None,
+    var_dir: Path | None = None,
+    secrets: bool = True,
+) -> Settings:
+    """Read and validate the settings; raises ConfigurationError with a fix-it message.
+
+    With ``secrets=False`` only the clinic's facts and the public settings are read (no
+    encryption key, SMTP or webhook is looked at, and none is required)."""
     environ = os.environ if environ is None else environ
-    path = _config_path(environ, config_path)
-    data = _read_yaml(path)
-    clinic = load_clinic(environ, config_path=path)
+    var_dir = Path(var_dir) if var_dir is not None else DEFAULT_VAR_DIR
+    data = _read_yaml(_config_path(environ, config_path))
+    clinic = _clinic(environ, data)
     handoff_section = _section(data, "handoff")
     retention = _env(environ, "HANDOFF_RETENTION_DAYS") or handoff_section.get("retention_days", 90)
     inbox_base_url = _env(environ, "INBOX_BASE_URL") or str(
         handoff_section.get("inbox_base_url", "http://localhost:8001")
     )
-    return PublicSettings(
+    facts = Settings(
         clinic=clinic,
         office_hours=_office_hours(data, clinic),
         retention_days=_parse_int(retention, "retention_days", minimum=1),
         inbox_base_url=inbox_base_url.rstrip("/"),
         limits=_limits(handoff_section),
         abandoned_form_after=_abandoned_form_after(data),
-    )
-
-
-def load_settings(
-    environ: Mapping[str, str] | None = None,
-    *,
-    config_path: Path | None = None,
-    var_dir: Path | None = None,
-) -> Settings:
-    """Read and validate all settings; raises ConfigurationError with a fix-it message."""
-    environ = os.environ if environ is None else environ
-    var_dir = Path(var_dir) if var_dir is not None else DEFAULT_VAR_DIR
-    public = load_public_settings(environ, config_path=config_path)
-    environment = (_env(environ, "CLINIC_ENV") or DEVELOPMENT).lower()
-    database_url = _env(environ, "HANDOFF_DATABASE_URL") or f"sqlite:///{var_dir / 'handoffs.db'}"
-
-    return Settings(
-        clinic=public.clinic,
-        office_hours=public.office_hours,
-        retention_days=public.retention_days,
-        inbox_base_url=public.inbox_base_url,
-        limits=public.limits,
-        abandoned_form_after=public.abandoned_form_after,
-        database_url=database_url,
-        encryption_key=_encryption_key(environ, environment, var_dir),
-        environment=environment,
-        smtp=_smtp(environ, public.clinic),
-        webhook=_webhook(environ),
-        inbox_secret_key=_env(environ, "INBOX_SECRET_KEY"),
         var_dir=var_dir,
     )
+    if not secrets:
+        return facts
+    environment = (_env(environ, "CLINIC_ENV") or DEVELOPMENT).lower()
+    return replace(
+        facts,
+        database_url=_env(environ, "HANDOFF_DATABASE_URL") or f"sqlite:///{var_dir / 'handoffs.db'}",
+        encryption_key=_encryption_key(environ, environment, var_dir),
+        environment=environment,
+        smtp=_smtp(environ, clinic),
+        webhook=_webhook(environ),
+        inbox_secret_key=_env(environ, "INBOX_SECRET_KEY"),
+    )
+
+
+def load_clinic(environ: Mapping[str, str] | None = None, *, config_path: Path | None = None) -> Clinic:
+    """The clinic's facts only (name, phone, email, privacy notice): what the bot tells visitors.
+    Reads only the file's `clinic` section, so a mistake elsewhere in it cannot silence them."""
+    environ = os.environ if environ is None else environ
+    return _clinic(environ, _read_yaml(_config_path(environ, config_path)))

@@ -71,7 +71,6 @@ from clinic.settings import (
     HandoffLimits,
     Settings,
     ensure_var_dir,
-    load_public_settings,
     load_settings,
 )
 
@@ -277,9 +276,9 @@ class HandoffStore(AccountsMixin):
         limits: HandoffLimits | None = None,
     ) -> None:
         if office_hours is None or inbox_base_url is None:
-            public = load_public_settings()
-            office_hours = office_hours or public.office_hours
-            inbox_base_url = inbox_base_url or public.inbox_base_url
+            facts = load_settings(secrets=False)
+            office_hours = office_hours or facts.office_hours
+            inbox_base_url = inbox_base_url or facts.inbox_base_url
         self.office_hours = office_hours
         self.inbox_base_url = inbox_base_url
         self.limits = limits or HandoffLimits()

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from clinic.privacy.tracker_redaction import DEFAULT_IDLE, last_event_id, purge, redact, redact_pass
-from clinic.settings import load_public_settings
+from clinic.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = f"sqlite:///{ROOT / 'var' / 'tracker.db'}"
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=60.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
-    idle = load_public_settings().abandoned_form_after
+    idle = load_settings(secrets=False).abandoned_form_after
     if args.command == "redact":
         print(f"redacted {redact(args.db, idle=idle)} events")
     elif args.command == "purge":

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from clinic.handoff.office_hours import OfficeHours, expected_contact, format_clock
-from clinic.settings import load_public_settings
+from clinic.settings import load_settings
 from tests.clinic.handoff.conftest import UTC
 
 NY = ZoneInfo("America/New_York")
-HOURS = load_public_settings(environ={}).office_hours  # from content/clinic.yml
+HOURS = load_settings(environ={}, secrets=False).office_hours  # from content/clinic.yml
 
 
 def at(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:

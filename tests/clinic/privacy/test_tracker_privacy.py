@@ -20,7 +20,7 @@ from clinic.devtools.evaluate import send
 from clinic.handoff.crypto import generate_key
 from clinic.privacy.cli import run_once
 from clinic.privacy.tracker_redaction import last_event_id, purge, redact
-from clinic.settings import load_public_settings
+from clinic.settings import load_settings
 from clinic.stack.local import TRACKER_STORE_TYPE, rasa_stack
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
@@ -141,4 +141,4 @@ def test_abandoned_forms_wait_at_least_as_long_as_a_session() -> None:
     """Until Rasa's session expires, a returning visitor continues the same form."""
     domain = yaml.safe_load((Path(__file__).parents[3] / "domain.yml").read_text())
     session_minutes = domain["session_config"]["session_expiration_time"]
-    assert load_public_settings().abandoned_form_after >= timedelta(minutes=session_minutes)
+    assert load_settings(secrets=False).abandoned_form_after >= timedelta(minutes=session_minutes)
