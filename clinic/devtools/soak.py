@@ -32,8 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from clinic.devtools.evaluate import load_cases, send
 from clinic.devtools.load import LoadResult
-from clinic.handoff.outbox import verify_signature
 from clinic.handoff.requests import HandoffStore
+from clinic.handoff.senders import verify_signature
 from clinic.settings import load_settings
 from clinic.stack.local import ROOT, free_port
 from clinic.stack.supervised import SupervisedStack, supervised_stack

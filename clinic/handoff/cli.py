@@ -20,7 +20,7 @@ from typing import TextIO
 
 from clinic.handoff.crypto import generate_key
 from clinic.handoff.models import STATUSES, utcnow
-from clinic.handoff.outbox import deliver_due, senders_from_settings
+from clinic.handoff.outbox import deliver_due
 from clinic.handoff.requests import (
     AccountError,
     HandoffNotFound,
@@ -28,6 +28,7 @@ from clinic.handoff.requests import (
     InvalidTransition,
     StoreUnavailable,
 )
+from clinic.handoff.senders import senders_from_settings
 from clinic.settings import ConfigurationError, Settings, load_settings
 
 log = logging.getLogger("clinic.handoff.cli")

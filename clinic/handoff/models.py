@@ -39,6 +39,13 @@ STATUSES = (STATUS_NEW, STATUS_CLAIMED, STATUS_RESOLVED)
 OPEN_STATUSES = (STATUS_NEW, STATUS_CLAIMED)
 
 REASONS = ("visitor_asked", "out_of_scope", "low_confidence", "personal_question")
+# How the inbox and the notification email explain each reason.
+REASON_WORDS = {
+    "visitor_asked": "The visitor asked to talk to a person.",
+    "out_of_scope": "The visitor asked something the assistant does not cover.",
+    "low_confidence": "The assistant was not sure it understood the visitor.",
+    "personal_question": "The visitor asked a question about their own situation.",
+}
 CONTACT_METHODS = ("email", "phone")
 OUTBOX_KINDS = ("email", "webhook")
 

@@ -1,4 +1,4 @@
-"""The handoff store: what the bot's form action calls, and what the inbox works on.
+"""The request store: what the bot's form action calls, and what the inbox works on.
 
 Design choices, and why:
 
@@ -11,35 +11,30 @@ Design choices, and why:
   database (``clinic.handoff.limits``), so every action-server process shares them.
 - One transaction for the handoff, its audit event and its outbox rows: a
   notification is queued if and only if the request was saved.
-- Database failures surface as ``StoreUnavailable`` so the bot can tell the visitor
-  honestly that the request was not saved and give the clinic's phone number instead.
+- Database failures surface as ``StoreUnavailable`` (``clinic.handoff.database``) so the bot
+  can tell the visitor honestly that the request was not saved and give the clinic's phone
+  number instead.
 - Methods return plain frozen dataclasses, never ORM objects, so callers (Flask views,
   the CLI) cannot accidentally lazy-load or write outside a transaction.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from clinic.contact import InvalidContact, normalise_email, normalise_phone
 from clinic.handoff import limits as counters
 from clinic.handoff.accounts import AccountsMixin
-from clinic.handoff.crypto import KeyMaterial, attach_cipher, build_cipher
+from clinic.handoff.crypto import KeyMaterial
+from clinic.handoff.database import Database
 from clinic.handoff.errors import (
     AccountError,
     HandoffNotFound,
@@ -65,12 +60,10 @@ from clinic.handoff.models import (
     utcnow,
 )
 from clinic.handoff.office_hours import OfficeHours, expected_contact
-from clinic.handoff.outbox import build_notification
-from clinic.handoff.schema import upgrade
+from clinic.handoff.outbox import build_notification, enqueue
 from clinic.settings import (
     HandoffLimits,
     Settings,
-    ensure_var_dir,
     load_settings,
 )
 
@@ -259,9 +252,10 @@ def _actor(value: str) -> str:
 # --------------------------------------------------------------------------- the store
 
 
-class HandoffStore(AccountsMixin):
-    """Persistence for handoffs, coordinator accounts (``clinic.handoff.accounts``) and the
-    notification outbox."""
+class HandoffStore(Database, AccountsMixin):
+    """Visitors' requests, on the handoff database (``clinic.handoff.database``), with the
+    coordinator accounts (``clinic.handoff.accounts``); new requests queue their notifications in
+    the outbox (``clinic.handoff.outbox``) in the same transaction."""
 
     def __init__(
         self,
@@ -279,19 +273,12 @@ class HandoffStore(AccountsMixin):
             facts = load_settings(secrets=False)
             office_hours = office_hours or facts.office_hours
             inbox_base_url = inbox_base_url or facts.inbox_base_url
+        super().__init__(database_url, key, clock=clock)
         self.office_hours = office_hours
         self.inbox_base_url = inbox_base_url
         self.limits = limits or HandoffLimits()
         self.channels = tuple(channels)
         self.default_region = default_region
-        self._clock = clock
-        self._cipher = build_cipher(key)
-        self._url = make_url(database_url)
-        self.engine = self._create_engine()
-        attach_cipher(self.engine, self._cipher)
-        self._sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, future=True)
-        self._schema_ready = False
-        self._schema_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> HandoffStore:
@@ -305,70 +292,6 @@ class HandoffStore(AccountsMixin):
         }
         options.update(overrides)
         return cls(settings.database_url, settings.encryption_key, **options)
-
-    # ----------------------------------------------------------------- infrastructure
-
-    def _create_engine(self) -> Engine:
-        url = self._url
-        # hide_parameters: database errors end up in logs; their SQL parameters must not.
-        options: dict[str, Any] = {"future": True, "hide_parameters": True}
-        if url.get_backend_name() == "sqlite":
-            if (url.database or "") in ("", ":memory:"):
-                options["poolclass"] = StaticPool
-                options["connect_args"] = {"check_same_thread": False}
-            else:
-                options["connect_args"] = {"timeout": 15, "check_same_thread": False}
-            engine = create_engine(url, **options)
-            event.listen(engine, "connect", _sqlite_on_connect)
-            return engine
-        if url.get_backend_name() == "postgresql":
-            options["connect_args"] = {"connect_timeout": 5}
-        return create_engine(url, pool_pre_ping=True, **options)
-
-    def _ensure_schema(self) -> None:
-        if self._schema_ready:
-            return
-        with self._schema_lock:
-            if self._schema_ready:
-                return
-            try:
-                if self._url.get_backend_name() == "sqlite" and self._url.database not in (None, "", ":memory:"):
-                    parent = Path(self._url.database).resolve().parent
-                    if not parent.exists():
-                        ensure_var_dir(parent)
-                upgrade(self.engine)
-            except (SQLAlchemyError, OSError) as exc:
-                raise StoreUnavailable(f"handoff database unavailable: {type(exc).__name__}") from exc
-            self._schema_ready = True
-
-    def session(self) -> Session:
-        """A new ORM session (tables created on first use). The caller closes it."""
-        self._ensure_schema()
-        return self._sessionmaker()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        """One unit of work; database failures become StoreUnavailable."""
-        session = self.session()
-        try:
-            yield session
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            raise
-        except (SQLAlchemyError, OSError) as exc:
-            session.rollback()
-            log.error("handoff database error: %s", type(exc).__name__)
-            raise StoreUnavailable(f"handoff database unavailable: {type(exc).__name__}") from exc
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-    def close(self) -> None:
-        """Release pooled connections (needed before dropping a test database)."""
-        self.engine.dispose()
 
     # ----------------------------------------------------------------- creating
 
@@ -487,9 +410,8 @@ class HandoffStore(AccountsMixin):
             AuditEvent(handoff=handoff, actor=BOT_ACTOR, action="created", at=now, detail=f"reason: {values['reason']}")
         )
         session.flush()
-        payload = json.dumps(build_notification(handoff.reference, handoff.reason, now, self.inbox_base_url))
-        for kind in self.channels:
-            session.add(OutboxMessage(handoff_id=handoff.id, kind=kind, payload=payload, created_at=now, next_attempt_at=now))
+        notification = build_notification(handoff.reference, handoff.reason, now, self.inbox_base_url)
+        enqueue(session, handoff.id, notification, self.channels, now)  # same transaction as the request
         log.info("handoff %s created (reason %s)", handoff.reference, handoff.reason)
         return self._receipt(handoff, created=True)
 
@@ -688,18 +610,3 @@ def _transition_error(handoff: Handoff, to: str) -> str:
     if handoff.status == STATUS_CLAIMED:
         return f"{ref} is claimed by {handoff.claimed_by}: only {handoff.claimed_by} can mark it as resolved"
     return f"{ref} is already resolved"
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
-        try:
-            # WAL lets the inbox read while the bot writes; not available everywhere.
-            cursor.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.DatabaseError as exc:
-            log.debug("SQLite WAL mode not available: %s", exc)
-    finally:
-        cursor.close()
-

@@ -20,7 +20,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from clinic.handoff.inbox import auth, views
 from clinic.handoff.inbox.auth import SignInThrottle
 from clinic.handoff.inbox.topic_titles import topic_title
-from clinic.handoff.outbox import REASON_WORDS
+from clinic.handoff.models import REASON_WORDS
 from clinic.handoff.requests import HandoffStore
 from clinic.settings import Settings, load_settings
 

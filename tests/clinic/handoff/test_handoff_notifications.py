@@ -19,16 +19,9 @@ from aiosmtpd.controller import Controller
 
 from clinic.handoff.crypto import generate_key
 from clinic.handoff.models import OutboxMessage
-from clinic.handoff.outbox import (
-    BACKOFF_CAP,
-    SIGNATURE_HEADER,
-    WebhookSender,
-    backoff_delay,
-    deliver_due,
-    senders_from_settings,
-    verify_signature,
-)
+from clinic.handoff.outbox import BACKOFF_CAP, backoff_delay, deliver_due
 from clinic.handoff.requests import HandoffStore
+from clinic.handoff.senders import SIGNATURE_HEADER, WebhookSender, senders_from_settings, verify_signature
 from clinic.settings import WebhookSettings, load_settings
 from tests.clinic.handoff.conftest import (
     HOURS,

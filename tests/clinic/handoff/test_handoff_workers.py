@@ -110,7 +110,7 @@ def test_two_workers_on_sqlite_send_each_notification_once(tmp_path: Path, recei
 
 def test_a_repeated_notification_carries_the_same_message_id_and_key() -> None:
     """If a worker dies between sending and recording, the next attempt is recognisable."""
-    from clinic.handoff.outbox import build_email, notification_key
+    from clinic.handoff.senders import build_email, notification_key
 
     payload = {"reference": "HX7-K3P9", "reason": "visitor_asked", "url": "http://inbox/h", "notification_id": 41}
     first = build_email(payload, clinic_name="Clinic", sender="Bot <bot@clinic.example>", recipients=("a@b.example",))
