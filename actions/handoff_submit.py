@@ -30,7 +30,7 @@ from actions.conversation import (
     topics_discussed,
     transcript,
 )
-from actions.topics import personal_topics
+from actions.topics import personal_topics, topic_title
 from clinic.handoff.requests import HandoffStore, NewHandoff, Receipt, TooManyRequests
 from clinic.settings import load_clinic
 
@@ -49,6 +49,7 @@ def store() -> HandoffStore:
 
 def new_handoff(tracker: Tracker, domain: dict[str, Any]) -> NewHandoff:
     events = current_session(tracker.events)
+    topics = topics_discussed(events)
     return NewHandoff(
         conversation_id=tracker.sender_id,
         name=tracker.get_slot("handoff_name"),
@@ -59,7 +60,8 @@ def new_handoff(tracker: Tracker, domain: dict[str, Any]) -> NewHandoff:
         consent_text=CONSENT_TEXT.format(privacy_url=load_clinic().privacy_url),
         consent_at=datetime.now(timezone.utc),
         reason=handoff_reason(events, personal_topics(domain)),
-        topics=topics_discussed(events),
+        topics=topics,
+        topic_titles={topic: title for topic in topics if (title := topic_title(domain, topic))},  # as shown
         transcript=transcript(events),
         submission_key=submission_key(tracker.sender_id, tracker.events),
         client_id=client_id(tracker.events),

@@ -121,6 +121,9 @@ class Handoff(Base):
     reason = Column(String(32), nullable=False)
     # Which treatments someone asked about is health information: encrypted too.
     topics = Column(EncryptedJSON, nullable=False)
+    # The topics' titles as the visitor saw them ({id: title}), so the inbox shows them as they
+    # were, without reading the content. Older records have none (NULL).
+    topic_titles = Column(EncryptedJSON, nullable=True)
     transcript = Column(EncryptedJSON, nullable=False)
 
     status = Column(String(16), nullable=False, default=STATUS_NEW, index=True)

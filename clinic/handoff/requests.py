@@ -79,6 +79,7 @@ class NewHandoff:
     """What the bot's contact form collected. Times must be timezone-aware.
 
     ``transcript`` items are ``{"role": "visitor" | "bot", "text": str, "at": ISO 8601}``.
+    ``topic_titles`` maps topic ids to the titles the visitor saw (the inbox shows those).
     ``submission_key`` identifies this submission (the same on a retry); ``client_id`` is a
     keyed hash of the visitor's address from the channel, only used for the rate limit.
     """
@@ -93,6 +94,7 @@ class NewHandoff:
     consent_at: datetime
     reason: str
     topics: Sequence[str] = ()
+    topic_titles: Mapping[str, str] = field(default_factory=dict)
     transcript: Sequence[Mapping[str, Any]] = ()
     submission_key: str | None = None
     client_id: str | None = None
@@ -155,6 +157,7 @@ class HandoffDetail:
     consent_text: str
     consent_at: datetime
     topics: list[str]
+    topic_titles: dict[str, str]
     transcript: list[dict[str, str]]
     claimed_by: str | None
     claimed_at: datetime | None
@@ -162,6 +165,11 @@ class HandoffDetail:
     resolved_at: datetime | None
     notes: list[Note] = field(default_factory=list)
     audit: list[Audit] = field(default_factory=list)
+
+    @property
+    def topics_seen(self) -> list[str]:
+        """The topics as the visitor saw them: their titles (an older record's ids, made readable)."""
+        return [self.topic_titles.get(topic) or topic.replace("_", " ") for topic in self.topics]
 
 
 # --------------------------------------------------------------------------- validation
@@ -232,6 +240,14 @@ def _topics(items: Sequence[str]) -> list[str]:
         if topic not in topics:
             topics.append(topic)
     return topics
+
+
+def _topic_titles(titles: Mapping[str, str], topics: list[str]) -> dict[str, str]:
+    """The titles of the recorded topics (others are dropped), each checked like any text."""
+    if not isinstance(titles, Mapping):
+        raise InvalidHandoff("topic_titles must map topic ids to titles")
+    found = {t: _text(titles[t], "topic title", max_length=200, required=False) for t in topics if t in titles}
+    return {topic: title for topic, title in found.items() if title}
 
 
 def _optional_key(value: Any, what: str, max_length: int = 64) -> str | None:
@@ -307,6 +323,7 @@ class HandoffStore(Database, AccountsMixin):
             raise InvalidHandoff(f"contact_value is {exc}") from exc
         if new.reason not in REASONS:
             raise InvalidHandoff(f"reason must be one of {', '.join(REASONS)}")
+        topics = _topics(new.topics)
         return {
             "conversation_id": _text(new.conversation_id, "conversation_id", max_length=255),
             "name": _text(new.name, "name", max_length=200),
@@ -317,7 +334,8 @@ class HandoffStore(Database, AccountsMixin):
             "consent_text": _text(new.consent_text, "consent_text", max_length=2000),
             "consent_at": _aware(new.consent_at, "consent_at"),
             "reason": new.reason,
-            "topics": _topics(new.topics),
+            "topics": topics,
+            "topic_titles": _topic_titles(new.topic_titles, topics),
             "transcript": _transcript(new.transcript),
             "submission_key": _optional_key(new.submission_key, "submission_key"),
         }
@@ -481,6 +499,7 @@ class HandoffStore(Database, AccountsMixin):
             consent_text=handoff.consent_text,
             consent_at=handoff.consent_at,
             topics=list(handoff.topics or []),
+            topic_titles=dict(handoff.topic_titles or {}),
             transcript=list(handoff.transcript or []),
             claimed_by=handoff.claimed_by,
             claimed_at=handoff.claimed_at,

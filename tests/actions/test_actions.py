@@ -209,3 +209,17 @@ def test_declining_a_retry_says_honestly_whether_the_request_had_reached_us(doma
     messages, events = run(ActionAbandonHandoff(), visitor("visitor-b"), domain)
     assert "already reached us" in messages[0]["text"] and reference in messages[1]["text"]
     assert SlotSet("handoff_reference", reference) in events
+
+
+def test_submit_keeps_the_titles_of_the_topics_the_visitor_saw(domain, store_at, tmp_path) -> None:
+    """The record carries the titles from the domain the action got, so the inbox needs no content."""
+    store_at(f"sqlite:///{tmp_path / 'h.db'}")
+    asked = {"event": "user", "text": "is the drip risky?", "timestamp": 1_699_999_990, "parse_data": {
+        "intent": {"name": "faq"}, "response_selector": {"faq": {"response": {"intent_response_key": "faq/iv_risks"}}}}}
+    events = [asked, *visitor("visitor-titles").events]
+    track = Tracker("visitor-titles", FILLED, events[-2], events, False, None, {}, "action_listen")
+    _, result = run(ActionSubmitHandoff(), track, domain)
+    reference = next(e["value"] for e in result if e["name"] == "handoff_reference")
+    record = handoff_submit.store().get(reference)
+    assert record.topics == ["iv_risks"]
+    assert record.topic_titles == {"iv_risks": "Risks of the IV (through a vein)"}

@@ -67,6 +67,18 @@ def test_the_project_has_no_import_cycle() -> None:
     assert cycles(graph) == []
 
 
+def test_the_inbox_imports_nothing_from_the_content_tools() -> None:
+    modules = project_modules()
+    graph = {name: imports_of(path, modules) for name, path in modules.items()}
+    reached, todo = set(), [name for name in modules if name.startswith("clinic.handoff.inbox")]
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo += graph[name]
+    assert sorted(name for name in reached if name.startswith("clinic.content")) == []
+
+
 def test_each_handoff_module_imports_alone_in_a_fresh_interpreter() -> None:
     names = [name for name in project_modules() if name.startswith("clinic.handoff")]
     names += ["clinic.settings", "clinic.contact", "clinic.faq"]

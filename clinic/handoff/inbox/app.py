@@ -19,7 +19,6 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from clinic.handoff.inbox import auth, views
 from clinic.handoff.inbox.auth import SignInThrottle
-from clinic.handoff.inbox.topic_titles import topic_title
 from clinic.handoff.models import REASON_WORDS
 from clinic.handoff.requests import HandoffStore
 from clinic.settings import Settings, load_settings
@@ -48,7 +47,6 @@ def create_app(settings: Settings | None = None, *, store: HandoffStore | None =
     settings = settings or load_settings()
     store = store or HandoffStore.from_settings(settings)
     app = Flask(__name__)
-    app.add_template_filter(topic_title)
     app.config.update(
         SECRET_KEY=settings.require_inbox_secret_key(),
         SESSION_COOKIE_NAME="clinic_inbox_session",

@@ -314,3 +314,15 @@ def test_only_the_claimer_can_resolve(inbox: tuple[Any, HandoffStore]) -> None:
     detail = store.get(reference)
     assert (detail.status, detail.resolved_by) == ("resolved", COORDINATOR)
     assert [a.action for a in detail.audit if a.action in ("claimed", "resolved")] == ["claimed", "resolved"]
+
+
+def test_the_handoff_page_shows_the_topic_titles_kept_in_the_record(inbox: tuple[Any, HandoffStore]) -> None:
+    """Titles come from the record (what the visitor saw), not from the content files: "prp" is
+    not a topic in content/topics, and its title is still shown."""
+    app, store = inbox
+    reference = store.create(make_new_handoff(topic_titles={"prp": "Platelet-rich plasma (PRP)"})).reference
+    client = app.test_client()
+    _sign_in(client)
+    page = client.get(f"/handoffs/{reference}").get_data(as_text=True)
+    topics = re.search(r'<ul class="topics">(.*?)</ul>', page, re.S).group(1)
+    assert re.findall(r"<li>(.*?)</li>", topics) == ["Platelet-rich plasma (PRP)", "knee"]

@@ -406,3 +406,12 @@ def test_only_the_claimer_resolves_and_an_administrator_can_reassign(store: Hand
     assert ("cli:admin", "reassigned", "claimed by casey -> robin") in audit
     with pytest.raises(InvalidTransition, match="nothing to reassign"):
         store.reassign(reference, "robin", "cli:admin")
+
+
+def test_the_record_keeps_the_topic_titles_the_visitor_saw(store: HandoffStore) -> None:
+    titles = {"prp": "Platelet-rich plasma (PRP)", "not_discussed": "Dropped: not one of the topics"}
+    detail = store.get(store.create(make_new_handoff(topic_titles=titles)).reference)
+    assert detail.topic_titles == {"prp": "Platelet-rich plasma (PRP)"}
+    assert detail.topics_seen == ["Platelet-rich plasma (PRP)", "knee"], "no title: the id, readable"
+    with pytest.raises(InvalidHandoff, match="topic_titles"):
+        store.create(make_new_handoff(topic_titles=["prp"]))
