@@ -5,12 +5,11 @@ RASA := .venv/bin/rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
-export PYTHONPATH := $(CURDIR)
 
 SPACY_MODEL := build/spacy_en_clinic/meta.json
 TOPICS := $(wildcard content/topics/*.yml)
-TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) data/nlu/faq.yml \
-                $(wildcard clinic_nlp/*.py) $(SPACY_MODEL)
+TRAIN_INPUTS := config.yml domain.yml content/safety.yml $(wildcard data/rules/*.yml data/nlu/*.yml) data/nlu/faq.yml \
+                $(wildcard clinic/nlp/*.py) $(SPACY_MODEL)
 MODEL_STAMP := models/.trained
 
 .PHONY: install data train run run-scaled run-config test validate test-stories test-python evaluate bench \
@@ -23,26 +22,26 @@ MODEL_STAMP := models/.trained
 ## Set-up ------------------------------------------------------------------------------------
 install: .venv/.installed $(SPACY_MODEL)
 
-.venv/.installed: requirements.lock scripts/install.sh
+.venv/.installed: requirements.lock pyproject.toml scripts/install.sh
 	scripts/install.sh
 
-$(SPACY_MODEL): .venv/.installed data/terms.yml clinic_nlp/build_spacy.py
-	$(PY) -m clinic_nlp.build_spacy
+$(SPACY_MODEL): .venv/.installed content/terms.yml clinic/nlp/build_spacy.py
+	$(PY) -m clinic.nlp.build_spacy
 
 data: data/nlu/faq.yml
 
-data/nlu/faq.yml: .venv/.installed $(TOPICS) $(wildcard clinic_content/*.py)
-	$(PY) -m clinic_content.compile
+data/nlu/faq.yml: .venv/.installed $(TOPICS) $(wildcard clinic/content/*.py)
+	$(PY) -m clinic.content.build --data-only
 
 ## Training ----------------------------------------------------------------------------------
 train: install $(MODEL_STAMP)
 
 $(MODEL_STAMP): $(TRAIN_INPUTS)
-	$(RASA) train --quiet --fixed-model-name clinic
+	$(PY) -m clinic.content.build --model clinic
 	touch $@
 
 ## Running -----------------------------------------------------------------------------------
-# Every service under supervisord (clinic_core/supervise.py): a crashed one is restarted within
+# Every service under supervisord (clinic/stack/supervise.py): a crashed one is restarted within
 # seconds, Ctrl-C stops them all. Logs in logs/, status: .venv/bin/supervisorctl -c var/supervisord.conf status
 run: train widget
 	scripts/run_all.sh
@@ -52,7 +51,7 @@ run-scaled: train widget
 
 # Write var/supervisord.conf without starting anything (to read it, or to adapt it for a server).
 run-config: install
-	$(PY) -m clinic_core.supervise --write-config-only
+	$(PY) -m clinic.stack.supervise --write-config-only
 
 ## Checks and tests --------------------------------------------------------------------------
 test: train
@@ -63,7 +62,7 @@ lint: install
 	.venv/bin/ruff check .
 
 validate: data
-	$(PY) scripts/validate_data.py
+	$(PY) -m clinic.devtools.validate_data
 
 test-stories: train
 	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --e2e --out results/stories
@@ -72,15 +71,15 @@ test-python: train widget
 	$(PY) -m pytest -q
 
 evaluate: train
-	$(PY) -m tests.evaluation.evaluate --start --check-targets
+	$(PY) -m clinic.devtools.evaluate --start --check-targets
 
 bench: train
-	$(PY) -m benchmarks.bench
+	$(PY) -m clinic.devtools.bench
 
 # Not part of `make test`: minutes of visitors chatting and handing off while Rasa and the action
 # server are killed at random; prints the counts. SOAK_SECONDS (default 300), SOAK_VISITORS (10).
 soak: train widget
-	$(PY) -m benchmarks.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS)) \
+	$(PY) -m clinic.devtools.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS)) \
 	    $(if $(SOAK_VISITORS),--visitors $(SOAK_VISITORS))
 
 clean:

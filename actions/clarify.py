@@ -13,6 +13,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.topics import topic_title
+from clinic import faq
 
 MIN_CANDIDATE_CONFIDENCE = 0.12
 MAX_CHOICES = 3
@@ -21,12 +22,7 @@ MAX_CHOICES = 3
 def candidate_topics(tracker: Tracker) -> list[str]:
     """Curated topics from the classifier's ranking that are worth offering as choices."""
     ranking = tracker.latest_message.get("intent_ranking") or []
-    topics = []
-    for entry in ranking:
-        key = entry.get("intent_response_key") or ""
-        if key.startswith("faq/") and entry.get("confidence", 0) >= MIN_CANDIDATE_CONFIDENCE:
-            topics.append(key.split("/", 1)[1])
-    return topics[:MAX_CHOICES]
+    return faq.ranked_topics(ranking, MIN_CANDIDATE_CONFIDENCE)[:MAX_CHOICES]
 
 
 class ActionClarify(Action):

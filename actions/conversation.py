@@ -6,6 +6,8 @@ import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
+from clinic import faq
+
 # handoff_pending: consent given, the request not yet confirmed to the visitor (a retry sends it).
 HANDOFF_SLOTS = ["handoff_name", "handoff_contact_method", "handoff_contact", "handoff_best_time",
                  "handoff_topic_note", "handoff_consent", "handoff_pending"]  # fmt: skip
@@ -32,13 +34,7 @@ def transcript(events: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def topic_of(event: dict[str, Any]) -> str | None:
     """The curated topic a visitor message was answered with, if any."""
-    parse = event.get("parse_data") or {}
-    if (parse.get("intent") or {}).get("name") == "choose_topic":
-        topics = [e.get("value") for e in parse.get("entities") or [] if e.get("entity") == "topic"]
-        return topics[0] if topics else None
-    selected = (parse.get("response_selector") or {}).get("faq", {}).get("response", {})
-    key = selected.get("intent_response_key") or ""
-    return key.split("/", 1)[1] if key.startswith("faq/") else None
+    return faq.topic_of_message(event.get("parse_data") or {})
 
 
 def topics_discussed(events: list[dict[str, Any]]) -> list[str]:
@@ -73,7 +69,7 @@ def handoff_reason(events: list[dict[str, Any]], personal_topics: list[str]) -> 
         return "out_of_scope"
     if sum(r in LOW_CONFIDENCE_RESPONSES for r in responses) >= 2 or (responses and responses[-1] in LOW_CONFIDENCE_RESPONSES):
         return "low_confidence"
-    if last_topic in personal_topics and responses and responses[-1].startswith("utter_faq"):
+    if last_topic in personal_topics and responses and faq.is_answer(responses[-1]):
         return "personal_question"
     return "visitor_asked"
 

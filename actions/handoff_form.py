@@ -12,10 +12,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.contact_details import check_contact, check_name, contact_method, optional_text
 from actions.conversation import current_session, topics_discussed
 from actions.topics import topic_title
-from handoff.settings import load_clinic
+from clinic.contact import check_contact, check_name, contact_method, optional_text
+from clinic.settings import load_clinic
 
 METHOD_LABEL = {"email": "email", "phone": "phone"}
 

@@ -5,7 +5,7 @@ email: the bot never claims a handoff that did not happen.
 
 A submit may not complete: the action server can die before or after the record is committed,
 and then Rasa keeps none of this action's events. The slots (with the consent and
-``handoff_pending``) are still set, so the visitor's "yes" sends it again (data/handoff_rules.yml),
+``handoff_pending``) are still set, so the visitor's "yes" sends it again (data/rules/handoff_rules.yml),
 and the submission key (conversation + form run) makes the store return the record the first
 attempt may have made instead of a second one.
 """
@@ -30,8 +30,9 @@ from actions.conversation import (
     topics_discussed,
     transcript,
 )
-from actions.topics import personal_topics
-from handoff import HandoffStore, NewHandoff, Receipt, TooManyRequests, load_clinic
+from actions.topics import personal_topics, topic_title
+from clinic.handoff.requests import HandoffStore, NewHandoff, Receipt, TooManyRequests
+from clinic.settings import load_clinic
 
 logger = logging.getLogger(__name__)
 CONSENT_TEXT = (
@@ -48,6 +49,7 @@ def store() -> HandoffStore:
 
 def new_handoff(tracker: Tracker, domain: dict[str, Any]) -> NewHandoff:
     events = current_session(tracker.events)
+    topics = topics_discussed(events)
     return NewHandoff(
         conversation_id=tracker.sender_id,
         name=tracker.get_slot("handoff_name"),
@@ -58,7 +60,8 @@ def new_handoff(tracker: Tracker, domain: dict[str, Any]) -> NewHandoff:
         consent_text=CONSENT_TEXT.format(privacy_url=load_clinic().privacy_url),
         consent_at=datetime.now(timezone.utc),
         reason=handoff_reason(events, personal_topics(domain)),
-        topics=topics_discussed(events),
+        topics=topics,
+        topic_titles={topic: title for topic in topics if (title := topic_title(domain, topic))},  # as shown
         transcript=transcript(events),
         submission_key=submission_key(tracker.sender_id, tracker.events),
         client_id=client_id(tracker.events),

@@ -3,11 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-FAQ_PREFIX = "utter_faq/"
-
-
-def response_name(topic: str) -> str:
-    return f"{FAQ_PREFIX}{topic}"
+from clinic.faq import response_name, topic_of_response
 
 
 def topic_title(domain: dict[str, Any], topic: str) -> str | None:
@@ -24,6 +20,7 @@ def personal_topics(domain: dict[str, Any]) -> list[str]:
     found = []
     for name, variations in domain.get("responses", {}).items():
         data = (variations[0].get("custom") or {}).get("data", {}) if variations else {}
-        if name.startswith(FAQ_PREFIX) and data.get("personal"):
-            found.append(name[len(FAQ_PREFIX):])
+        topic = topic_of_response(name)
+        if topic is not None and data.get("personal"):
+            found.append(topic)
     return found

@@ -17,17 +17,17 @@ _handoff_saved_default_goal := $(.DEFAULT_GOAL)
 .PHONY: inbox handoff-worker coordinator purge-handoffs
 
 inbox: .venv/.installed
-	$(PY) -m handoff.inbox --host $(INBOX_HOST) --port $(INBOX_PORT)
+	$(PY) -m clinic.handoff.inbox --host $(INBOX_HOST) --port $(INBOX_PORT)
 
 handoff-worker: .venv/.installed
-	$(PY) -m handoff.cli worker --interval $(HANDOFF_WORKER_INTERVAL)
+	$(PY) -m clinic.handoff.cli worker --interval $(HANDOFF_WORKER_INTERVAL)
 
 coordinator: .venv/.installed
 	@name="$(COORDINATOR)"; \
 	if [ -z "$$name" ]; then read -r -p "New coordinator's username: " name; fi; \
-	$(PY) -m handoff.cli create-user "$$name"
+	$(PY) -m clinic.handoff.cli create-user "$$name"
 
 purge-handoffs: .venv/.installed
-	$(PY) -m handoff.cli purge $(if $(DAYS),--days $(DAYS))
+	$(PY) -m clinic.handoff.cli purge $(if $(DAYS),--days $(DAYS))
 
 .DEFAULT_GOAL := $(_handoff_saved_default_goal)

@@ -31,6 +31,6 @@ test-widget: widget $(MODEL_STAMP)
 	$(PY) -m pytest tests/widget -q
 
 widget-screenshots: widget $(MODEL_STAMP)
-	$(PY) widget/screenshots.py
+	$(PY) -m clinic.devtools.screenshots
 
 .DEFAULT_GOAL := $(_widget_saved_default_goal)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run` / `make run-scaled`: every service under supervisord (clinic_core/supervise.py), which
+# `make run` / `make run-scaled`: every service under supervisord (clinic/stack/supervise.py), which
 # restarts any that crashes; Ctrl-C stops them all. All listen on 127.0.0.1 unless
 # CLINIC_BIND_HOST says otherwise (see README, "Security").
 #   Rasa (REST + socket.io)   http://localhost:5005
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-export PYTHONPATH="$PWD" RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
 export CLINIC_ENV="${CLINIC_ENV:-development}"
 mkdir -p var logs
 
@@ -33,4 +33,4 @@ if [ "${1:-}" = "--scaled" ]; then
   echo "Scaled set-up: PostgreSQL tracker store, Redis lock store"
 fi
 
-exec "$PY" -m clinic_core.supervise "${scaled[@]}"
+exec "$PY" -m clinic.stack.supervise "${scaled[@]}"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.support.browser import launch_chromium
+from clinic.devtools.browser import launch_chromium
 
 
 @pytest.fixture(scope="module")

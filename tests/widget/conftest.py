@@ -1,6 +1,6 @@
 """Fixtures for the widget's browser tests: real Chromium (Playwright, sync API), real Rasa.
 
-One set of servers for the whole session (tests/widget/stack.py): action server, Rasa with
+One set of servers for the whole session (clinic/stack/local.py: widget_stack): action server, Rasa with
 the project's model and socket.io channel, and widget/serve.py serving the demo pages with the
 built widget. Every test gets a fresh browser context, so a fresh localStorage: a new visitor.
 """
@@ -16,11 +16,10 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from handoff.crypto import generate_key
-from tests.widget.stack import ROOT, WidgetStack, widget_stack
+from clinic.devtools.browser import DESKTOP
+from clinic.handoff.crypto import generate_key
+from clinic.stack.local import ROOT, RasaStack, widget_stack
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 360, "height": 740}
 REPLY_TIMEOUT = 20_000  # ms: a Rasa round trip (NLU + actions) on a slow CI machine
 
 
@@ -36,7 +35,7 @@ def faq_response(topic: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     handoff_dir: Path = tmp_path_factory.mktemp("handoffs")
     env = {
         "CLINIC_ENV": "development",
@@ -52,14 +51,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     outcome = yield
     report = outcome.get_result()
     running = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(running, WidgetStack):
+    if report.failed and isinstance(running, RasaStack):
         report.sections.append(("server logs", running.logs()))
 
 
 class Chat:
     """The demo site with the widget, as a visitor uses it."""
 
-    def __init__(self, page: Page, stack: WidgetStack) -> None:
+    def __init__(self, page: Page, stack: RasaStack) -> None:
         self.page = page
         self.stack = stack
         self.errors: list[str] = []
@@ -175,7 +174,7 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def chat(context: BrowserContext, stack: WidgetStack) -> Iterator[Chat]:
+def chat(context: BrowserContext, stack: RasaStack) -> Iterator[Chat]:
     visitor = Chat(context.new_page(), stack)
     yield visitor
     assert visitor.errors == [], f"JavaScript errors on the page: {visitor.errors}"

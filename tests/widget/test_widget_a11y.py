@@ -6,8 +6,9 @@ from typing import Any
 
 from playwright.sync_api import Browser, expect
 
-from tests.widget.conftest import PHONE, REPLY_TIMEOUT, Chat, faq_response, new_context
-from tests.widget.stack import ROOT, WidgetStack
+from clinic.devtools.browser import PHONE
+from clinic.stack.local import ROOT, RasaStack
+from tests.widget.conftest import REPLY_TIMEOUT, Chat, faq_response, new_context
 
 AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -68,7 +69,7 @@ def run_axe(chat: Chat) -> list[dict[str, Any]]:
     )
 
 
-def test_axe_finds_no_violations(browser: Browser, stack: WidgetStack) -> None:
+def test_axe_finds_no_violations(browser: Browser, stack: RasaStack) -> None:
     assert AXE.is_file(), "axe-core is missing: run `make widget` (npm ci in widget/)"
     # bypass_csp: the demo's Content-Security-Policy would block the injected axe script.
     context = new_context(browser, bypass_csp=True)
@@ -94,7 +95,7 @@ def test_axe_finds_no_violations(browser: Browser, stack: WidgetStack) -> None:
         context.close()
 
 
-def test_reduced_motion_is_honoured(browser: Browser, stack: WidgetStack) -> None:
+def test_reduced_motion_is_honoured(browser: Browser, stack: RasaStack) -> None:
     context = new_context(browser, reduced_motion="reduce")
     try:
         chat = Chat(context.new_page(), stack).goto().open()
@@ -130,7 +131,7 @@ def assert_panel_fits(chat: Chat, width: int, height: int) -> None:
         expect(control).to_be_in_viewport()
 
 
-def test_phone_viewport(browser: Browser, stack: WidgetStack) -> None:
+def test_phone_viewport(browser: Browser, stack: RasaStack) -> None:
     context = new_context(browser, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     try:
         chat = Chat(context.new_page(), stack).goto()
@@ -155,7 +156,7 @@ def test_phone_viewport(browser: Browser, stack: WidgetStack) -> None:
         context.close()
 
 
-def test_200_percent_zoom(browser: Browser, stack: WidgetStack) -> None:
+def test_200_percent_zoom(browser: Browser, stack: RasaStack) -> None:
     # 1280x800 at 200% zoom is a 640x400 CSS-pixel viewport.
     context = new_context(browser, viewport={"width": 640, "height": 400}, device_scale_factor=2)
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from handoff.store import HandoffStore
+from clinic.handoff.requests import HandoffStore
 from tests.widget.conftest import REPLY_TIMEOUT, Chat
 
 NAME = "Maria López-Example"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from tests.widget.stack import WidgetStack
+from clinic.stack.local import RasaStack
 
 
-def handshake(stack: WidgetStack, origin: str | None) -> tuple[int, list[str]]:
+def handshake(stack: RasaStack, origin: str | None) -> tuple[int, list[str]]:
     request = urllib.request.Request(f"{stack.rasa_url}/socket.io/?EIO=4&transport=polling")
     if origin:
         request.add_header("Origin", origin)
@@ -19,19 +19,19 @@ def handshake(stack: WidgetStack, origin: str | None) -> tuple[int, list[str]]:
         return error.code, error.headers.get_all("Access-Control-Allow-Origin") or []
 
 
-def test_configured_origin_is_accepted_with_one_cors_header(stack: WidgetStack) -> None:
+def test_configured_origin_is_accepted_with_one_cors_header(stack: RasaStack) -> None:
     status, allow = handshake(stack, stack.origin)
     assert status == 200
     assert allow == [stack.origin]  # exactly one header: two would break the polling transport
 
 
-def test_other_origins_are_refused(stack: WidgetStack) -> None:
+def test_other_origins_are_refused(stack: RasaStack) -> None:
     for origin in ("https://evil.example", "http://localhost:8000", "null"):
         status, _ = handshake(stack, origin)
         assert status == 400, origin
 
 
-def test_widget_on_another_site_cannot_connect(chat, stack: WidgetStack) -> None:  # noqa: ANN001
+def test_widget_on_another_site_cannot_connect(chat, stack: RasaStack) -> None:  # noqa: ANN001
     # The same demo page, served from "localhost" instead of "127.0.0.1": another origin.
     chat.page.goto(stack.page().replace("127.0.0.1", "localhost"))
     chat.launcher.click()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from clinic.stack.local import RasaStack
 from tests.widget.conftest import REPLY_TIMEOUT, Chat, faq_response
-from tests.widget.stack import WidgetStack
 
 
-def test_offline_notice_queue_and_reconnect(chat: Chat, stack: WidgetStack) -> None:
+def test_offline_notice_queue_and_reconnect(chat: Chat, stack: RasaStack) -> None:
     chat.goto().open()
     chat.ask_and_wait("hello", "What would you like to know")
     session = chat.session_id()

@@ -7,7 +7,7 @@ import re
 import urllib.error
 import urllib.request
 
-from tests.widget.stack import ROOT, WidgetStack
+from clinic.stack.local import ROOT, RasaStack
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], str]:
@@ -18,7 +18,7 @@ def fetch(url: str) -> tuple[int, dict[str, str], str]:
         return error.code, dict(error.headers), error.read().decode("utf-8", "replace")
 
 
-def test_demo_page_is_the_article_with_the_widget(stack: WidgetStack) -> None:
+def test_demo_page_is_the_article_with_the_widget(stack: RasaStack) -> None:
     status, headers, page = fetch(stack.page())
     assert status == 200
     text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
@@ -31,7 +31,7 @@ def test_demo_page_is_the_article_with_the_widget(stack: WidgetStack) -> None:
     assert stack.rasa_url in headers["Content-Security-Policy"]
 
 
-def test_pages_and_widget_are_served(stack: WidgetStack) -> None:
+def test_pages_and_widget_are_served(stack: RasaStack) -> None:
     for path, kind in (
         ("about.html", "text/html"),
         ("privacy", "text/html"),
@@ -43,7 +43,7 @@ def test_pages_and_widget_are_served(stack: WidgetStack) -> None:
         assert headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_nothing_outside_the_two_folders(stack: WidgetStack) -> None:
+def test_nothing_outside_the_two_folders(stack: RasaStack) -> None:
     for path in ("../serve.py", "%2e%2e/serve.py", "widget/../serve.py", "widget/%2e%2e/src/widget.js",
                  "widget/..%2fserve.py", "..%2f..%2fcredentials.yml", "nope.html"):  # fmt: skip
         status, _, _ = fetch(stack.page(path))

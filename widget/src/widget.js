@@ -14,7 +14,7 @@ const MAX_ITEMS = 300; // history kept per conversation
 const BURST_MS = 80; // bot events arriving this close together are rendered together
 const TYPING_TIMEOUT_MS = 30000;
 const STATUS_CLEAR_MS = 5000;
-// The server's limit (channels/visitor_input.py, MAX_MESSAGE_CHARS), in characters as Python
+// The server's limit (clinic/channels/visitor_input.py, MAX_MESSAGE_CHARS), in characters as Python
 // counts them (code points: an emoji is one). Longer messages are refused, never cut, and the
 // input does not cut them either (maxLength would drop pasted words silently): a counter shows
 // near the limit, and over it the visitor is asked to shorten the message before it is sent.

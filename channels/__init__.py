@@ -1,1 +1,0 @@
-"""Custom Rasa input channels for the clinic assistant."""

@@ -1,0 +1,1 @@
+"""Developers' tools: evaluation, benchmarks, screenshots, data validation (never imported by the bot)."""

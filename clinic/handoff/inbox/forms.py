@@ -1,0 +1,26 @@
+"""Flask-WTF forms for the inbox; each carries a CSRF token checked on every POST."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from clinic.handoff.requests import MAX_NOTE_LENGTH
+
+
+class SignInForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField("Sign in")
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField("Add a note", validators=[DataRequired(), Length(max=MAX_NOTE_LENGTH)])
+    submit = SubmitField("Add note")
+
+
+class ActionForm(FlaskForm):
+    """Claim, resolve and sign out: a button whose only data is the CSRF token."""
+
+    submit = SubmitField("Confirm")

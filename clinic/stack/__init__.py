@@ -1,0 +1,1 @@
+"""Starting the services: their command lines, supervisord for `make run`, local stacks for tests (developers)."""

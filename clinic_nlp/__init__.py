@@ -1,1 +1,0 @@
-"""The project's own NLP: the spaCy pipeline builder and Rasa components that use it."""

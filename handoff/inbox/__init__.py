@@ -1,5 +1,0 @@
-"""The coordinators' inbox: a small Flask app over the handoff store."""
-
-from handoff.inbox.app import create_app
-
-__all__ = ["create_app"]
