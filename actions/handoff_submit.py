@@ -69,6 +69,8 @@ def new_handoff(tracker: Tracker, domain: dict[str, Any]) -> NewHandoff:
 
 
 def confirmation(receipt: Receipt, method: str) -> dict[str, Any]:
+    """The text, and the widget's confirmation card (the kind `handoff_confirmed` of the reply
+    contract, clinic/reply_contract.schema.json)."""
     return {
         "text": (
             f"Thank you. Your request is in. Your reference is {receipt.reference}. "

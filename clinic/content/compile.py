@@ -23,7 +23,8 @@ HANDOFF_BUTTON = {"title": "Talk to a care coordinator", "payload": "/request_hu
 
 
 def source_payload(topic: Topic) -> dict:
-    """What the channels receive beside the answer text: which passages it rests on."""
+    """What the channels receive beside the answer text: which passages it rests on (the kind
+    `source` of the reply contract, clinic/reply_contract.schema.json)."""
     data = {"kind": "source", "topic": topic.id, "title": topic.title, "quotes": topic.sources}
     if topic.personal:
         data["personal"] = True

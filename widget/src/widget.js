@@ -459,6 +459,8 @@ class ChatWidget {
     const added = [];
     const changed = new Set();
     let previousText = null;
+    // A text, or a custom payload: its kinds and fields are in clinic/reply_contract.schema.json
+    // (docs/reply-contract.md); a kind not there is ignored.
     for (const payload of events) {
       if (typeof payload.text === "string" && payload.text.trim()) {
         const text = payload.text.trim();
