@@ -1,4 +1,9 @@
-# Two commands do everything on a fresh machine: `make run` and `make test` (see README).
+# The clinic assistant's commands. `make` (or `make help`) lists them by audience; two set up and
+# do everything on a fresh machine: `make run` and `make test` (README.md).
+#
+# `make help` is generated from this file: a `##@ Title` line starts a section, and a `## text`
+# comment after a target's prerequisites is its one-line description. A target without one is
+# internal; tests/test_makefile.py fails if a .PHONY target has no description.
 SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
@@ -11,16 +16,97 @@ TOPICS := $(wildcard content/topics/*.yml)
 TRAIN_INPUTS := config.yml domain.yml content/safety.yml $(wildcard data/rules/*.yml data/nlu/*.yml) data/nlu/faq.yml \
                 $(wildcard clinic/nlp/*.py) $(SPACY_MODEL)
 MODEL_STAMP := models/.trained
+WIDGET_SOURCES := $(wildcard widget/src/*.js widget/src/*.css) widget/build.mjs widget/package.json
 
-.PHONY: install data train run run-scaled run-config test validate test-stories test-python evaluate bench \
-        soak lint check-content clean
+WIDGET_PORT ?= 8000
+INBOX_HOST ?= 127.0.0.1
+INBOX_PORT ?= 8001
+HANDOFF_WORKER_INTERVAL ?= 30
 
-# Targets for the handoff inbox (mk/handoff.mk), the widget (mk/widget.mk) and content tools
-# (mk/content.mk) live beside this file.
--include $(wildcard mk/*.mk)
+.PHONY: help run test \
+        check-content preview publish gaps \
+        inbox handoff-worker coordinator purge-handoffs run-scaled run-config \
+        widget widget-serve test-widget widget-screenshots \
+        install data train lint validate test-fast test-python test-stories evaluate bench bench-edit soak clean
 
-## Set-up ------------------------------------------------------------------------------------
-install: .venv/.installed $(SPACY_MODEL)
+##@ Everyone
+# The first target, so the default goal: a bare `make` prints the list.
+help: ## List every command with what it does (this list)
+	@awk 'BEGIN { FS = ":[^#]*## " } \
+	     /^##@ / { printf "%s%s\n", (sections++ ? "\n" : ""), substr($$0, 5); next } \
+	     /^[a-zA-Z0-9_-]+:[^=]*## / { printf "  make %-20s %s\n", $$1, $$2 }' $(firstword $(MAKEFILE_LIST))
+	@printf '\nSettings go on the command line or in the environment, e.g. make gaps SINCE=2024-03-01 (see docs/).\n'
+
+# Every service under supervisord (clinic/stack/supervise.py): a crashed one is restarted within
+# seconds, Ctrl-C stops them all. Logs in logs/, status: .venv/bin/supervisorctl -c var/supervisord.conf status
+run: train widget ## Set up, train if needed and start everything: chat demo :8000, inbox :8001, Rasa :5005
+	scripts/run_all.sh
+
+test: train ## Set up and run every check and test (lint, data, content, stories, evaluation, pytest)
+	scripts/install_browser.sh
+	$(MAKE) lint validate check-content test-stories evaluate test-python
+
+##@ Content editors (docs/editors.md)
+# These depend on the virtualenv only (.venv/.installed), deliberately not on `data` or `install`:
+# building the training data or the spaCy pipeline stops at the first broken topic file or
+# content/terms.yml with a Python traceback, while the checker reports every problem with its file,
+# line and fix. publish builds both itself, after the check has passed.
+check-content: .venv/.installed ## Check content/ (topics, terms) and domain.yml: file, line and fix for each problem
+	$(PY) -m clinic.content.check
+
+preview: .venv/.installed ## Write build/preview/index.html: every answer as visitors see it, for sign-off
+	$(PY) -m clinic.content.preview
+
+publish: .venv/.installed ## Check, train and load the new model into the running bot [RASA_URL=...]
+	$(PY) -m clinic.content.publish $(if $(RASA_URL),--url $(RASA_URL))
+
+gaps: .venv/.installed ## Questions the bot could not answer, grouped [SINCE= UNTIL= DB= CSV=]
+	$(PY) -m clinic.content.gaps $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) \
+	    $(if $(DB),--db '$(DB)') $(if $(CSV),--csv $(CSV))
+
+##@ Care coordinators and administrators (docs/coordinators.md, docs/operations.md)
+inbox: .venv/.installed ## Serve the coordinators' inbox on http://127.0.0.1:8001 [INBOX_HOST= INBOX_PORT=]
+	$(PY) -m clinic.handoff.inbox --host $(INBOX_HOST) --port $(INBOX_PORT)
+
+handoff-worker: .venv/.installed ## Send email/webhook notifications of new requests, until stopped
+	$(PY) -m clinic.handoff.cli worker --interval $(HANDOFF_WORKER_INTERVAL)
+
+coordinator: .venv/.installed ## Create a coordinator account (asks for the password) [COORDINATOR=name]
+	@name="$(COORDINATOR)"; \
+	if [ -z "$$name" ]; then read -r -p "New coordinator's username: " name; fi; \
+	$(PY) -m clinic.handoff.cli create-user "$$name"
+
+purge-handoffs: .venv/.installed ## Delete resolved requests past the retention period [DAYS=90]
+	$(PY) -m clinic.handoff.cli purge $(if $(DAYS),--days $(DAYS))
+
+run-scaled: train widget ## Like run, with conversations in PostgreSQL + Redis and handoffs in PostgreSQL
+	scripts/run_all.sh --scaled
+
+run-config: install ## Write var/supervisord.conf without starting anything (to read or adapt it)
+	$(PY) -m clinic.stack.supervise --write-config-only
+
+##@ Website chat widget (docs/widget.md)
+widget: widget/dist/widget.js ## Build widget/dist/widget.js (npm ci first when the lock changed)
+
+# npm writes node_modules/.package-lock.json on every install: older than the lock = stale.
+widget/node_modules/.package-lock.json: widget/package-lock.json
+	cd widget && npm ci --no-audit --no-fund
+	@touch $@
+
+widget/dist/widget.js: widget/node_modules/.package-lock.json $(WIDGET_SOURCES)
+	cd widget && npm run --silent build
+
+widget-serve: widget ## Serve the demo site on http://127.0.0.1:8000 (Rasa at RASA_URL, default :5005)
+	$(PY) widget/serve.py --port $(WIDGET_PORT)
+
+test-widget: widget $(MODEL_STAMP) ## Browser tests: real Chromium against a real Rasa (tests/widget)
+	$(PY) -m pytest tests/widget -q
+
+widget-screenshots: widget $(MODEL_STAMP) ## Write docs/screenshots/widget-desktop.png and widget-phone.png
+	$(PY) -m clinic.devtools.screenshots
+
+##@ Developers
+install: .venv/.installed $(SPACY_MODEL) ## Create .venv from requirements.lock and build the spaCy pipeline
 
 .venv/.installed: requirements.lock pyproject.toml scripts/install.sh
 	scripts/install.sh
@@ -28,59 +114,48 @@ install: .venv/.installed $(SPACY_MODEL)
 $(SPACY_MODEL): .venv/.installed content/terms.yml clinic/nlp/build_spacy.py
 	$(PY) -m clinic.nlp.build_spacy
 
-data: data/nlu/faq.yml
+data: data/nlu/faq.yml ## Build data/nlu/faq.yml from content/topics (no training)
 
 data/nlu/faq.yml: .venv/.installed $(TOPICS) $(wildcard clinic/content/*.py)
 	$(PY) -m clinic.content.build --data-only
 
-## Training ----------------------------------------------------------------------------------
-train: install $(MODEL_STAMP)
+train: install $(MODEL_STAMP) ## Train models/clinic.tar.gz when its inputs changed (the build publish uses)
 
 $(MODEL_STAMP): $(TRAIN_INPUTS)
 	$(PY) -m clinic.content.build --model clinic
 	touch $@
 
-## Running -----------------------------------------------------------------------------------
-# Every service under supervisord (clinic/stack/supervise.py): a crashed one is restarted within
-# seconds, Ctrl-C stops them all. Logs in logs/, status: .venv/bin/supervisorctl -c var/supervisord.conf status
-run: train widget
-	scripts/run_all.sh
-
-run-scaled: train widget
-	scripts/run_all.sh --scaled
-
-# Write var/supervisord.conf without starting anything (to read it, or to adapt it for a server).
-run-config: install
-	$(PY) -m clinic.stack.supervise --write-config-only
-
-## Checks and tests --------------------------------------------------------------------------
-test: train
-	scripts/install_browser.sh
-	$(MAKE) lint validate check-content test-stories evaluate test-python
-
-lint: install
+lint: install ## ruff check
 	.venv/bin/ruff check .
 
-validate: data
+validate: data ## rasa data validate, failing on any warning not explained in tests/validation_allowlist.yml
 	$(PY) -m clinic.devtools.validate_data
 
-test-stories: train
-	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --e2e --out results/stories
+# The quick loop while coding: no training, no browser, no server. Tests marked `slow` need one of
+# those or take seconds (the marker is registered in pyproject.toml); `make test` runs everything.
+test-fast: lint check-content data ## Lint, content checks and the tests that need no model, browser or server (< 1 min)
+	$(PY) -m pytest -q -m "not slow"
 
-test-python: train widget
+test-python: train widget ## Every pytest test (unit, end-to-end, PostgreSQL, Redis, SMTP, Chromium)
 	$(PY) -m pytest -q
 
-evaluate: train
+test-stories: train ## Rasa's test stories (tests/test_stories.yml), failing on any wrong prediction
+	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --e2e --out results/stories
+
+evaluate: train ## Held-out evaluation sets end to end over REST; fails below the targets
 	$(PY) -m clinic.devtools.evaluate --start --check-targets
 
-bench: train
+bench: train ## Speed and memory of config.yml against Rasa's default config (minutes)
 	$(PY) -m clinic.devtools.bench
 
+bench-edit: train ## Time from saving a content change to visitors getting it [RUNS=]
+	$(PY) -m clinic.devtools.edit_to_live $(if $(RUNS),--runs $(RUNS))
+
 # Not part of `make test`: minutes of visitors chatting and handing off while Rasa and the action
-# server are killed at random; prints the counts. SOAK_SECONDS (default 300), SOAK_VISITORS (10).
-soak: train widget
+# server are killed at random; prints the counts.
+soak: train widget ## Visitors chat for minutes while services are killed [SOAK_SECONDS=300 SOAK_VISITORS=10]
 	$(PY) -m clinic.devtools.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS)) \
 	    $(if $(SOAK_VISITORS),--visitors $(SOAK_VISITORS))
 
-clean:
+clean: ## Delete build/, models/, results/, .venv and the generated data/nlu/faq.yml
 	rm -rf build models results .venv data/nlu/faq.yml

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run` / `make run-scaled`: every service under supervisord (clinic/stack/supervise.py), which
 # restarts any that crashes; Ctrl-C stops them all. All listen on 127.0.0.1 unless
-# CLINIC_BIND_HOST says otherwise (see README, "Security").
+# CLINIC_BIND_HOST says otherwise (see docs/operations.md, "Security").
 #   Rasa (REST + socket.io)   http://localhost:5005
 #   action server             http://localhost:5055   (answers only Rasa: ACTION_SERVER_TOKEN)
 #   widget demo page          http://localhost:8000

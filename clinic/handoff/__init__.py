@@ -2,5 +2,5 @@
 
 The bot's form action uses ``clinic.handoff.requests.HandoffStore.from_settings().create(NewHandoff(...))``;
 coordinators work in the inbox (``python -m clinic.handoff.inbox``); the worker
-(``python -m clinic.handoff.cli worker``) sends the notifications. See README, "For care coordinators".
+(``python -m clinic.handoff.cli worker``) sends the notifications. See docs/coordinators.md.
 """

@@ -12,6 +12,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("clinic", "actions")
 
@@ -79,6 +81,7 @@ def test_the_inbox_imports_nothing_from_the_content_tools() -> None:
     assert sorted(name for name in reached if name.startswith("clinic.content")) == []
 
 
+@pytest.mark.slow
 def test_each_handoff_module_imports_alone_in_a_fresh_interpreter() -> None:
     names = [name for name in project_modules() if name.startswith("clinic.handoff")]
     names += ["clinic.settings", "clinic.contact", "clinic.faq"]

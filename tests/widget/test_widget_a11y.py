@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, expect
 
 from clinic.devtools.browser import PHONE
 from clinic.stack.local import ROOT, RasaStack
 from tests.widget.conftest import REPLY_TIMEOUT, Chat, faq_response, new_context
+
+pytestmark = pytest.mark.slow  # a browser and a Rasa server
 
 AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.widget.conftest import REPLY_TIMEOUT, Chat, faq_response, normalise
+
+pytestmark = pytest.mark.slow  # a browser and a Rasa server
 
 IV_QUESTION = "what are the risks of the iv drip"
 

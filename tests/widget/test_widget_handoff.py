@@ -8,10 +8,13 @@ the reference and a custom {kind: "handoff_confirmed", reference, expected_conta
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from clinic.handoff.requests import HandoffStore
 from tests.widget.conftest import REPLY_TIMEOUT, Chat
+
+pytestmark = pytest.mark.slow  # a browser and a Rasa server
 
 NAME = "Maria López-Example"
 EMAIL = "maria.lopez@example.org"

@@ -5,7 +5,11 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
+import pytest
+
 from clinic.stack.local import RasaStack
+
+pytestmark = pytest.mark.slow  # a Rasa server and the demo server
 
 
 def handshake(stack: RasaStack, origin: str | None) -> tuple[int, list[str]]:

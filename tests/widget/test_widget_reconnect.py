@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from clinic.stack.local import RasaStack
 from tests.widget.conftest import REPLY_TIMEOUT, Chat, faq_response
+
+pytestmark = pytest.mark.slow  # a browser and a Rasa server
 
 
 def test_offline_notice_queue_and_reconnect(chat: Chat, stack: RasaStack) -> None:

@@ -7,7 +7,11 @@ import re
 import urllib.error
 import urllib.request
 
+import pytest
+
 from clinic.stack.local import ROOT, RasaStack
+
+pytestmark = pytest.mark.slow  # a Rasa server and the demo server
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], str]:

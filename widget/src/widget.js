@@ -1,5 +1,5 @@
 // The clinic's chat widget: one <script> tag, Shadow DOM, Rasa's socket.io channel.
-// See README, "The website chat widget" for embedding, attributes, accessibility and how to build and test.
+// See docs/widget.md for embedding, attributes, accessibility and how to build and test.
 
 import { io } from "socket.io-client";
 import { accentPalette } from "./colors.js";

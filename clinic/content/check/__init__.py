@@ -26,7 +26,7 @@ def run_checks(project: Project) -> list[Problem]:
     docs = [read_topic(p) for p in project.topic_files()]
     if not docs:
         problems.append(error(project.topics_dir, 1, "there are no topic files",
-                              "add one file per answer in content/topics (README, \"For content editors\")"))
+                              "add one file per answer in content/topics (docs/editors.md)"))
     for doc in docs:
         problems += check_topic(doc, project.article)
     nlu = []

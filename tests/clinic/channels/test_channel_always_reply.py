@@ -54,6 +54,7 @@ def texts(replies: list[dict]) -> list[str]:
     return [r["text"] for r in replies if r.get("text")]
 
 
+@pytest.mark.slow
 def test_rest_answers_every_message_of_a_handoff_while_the_action_server_is_down(bot: RasaStack) -> None:
     sender = f"down-{uuid.uuid4().hex}"
     turns = [post(bot, sender, message) for message in HANDOFF]
@@ -83,6 +84,7 @@ async def socket_conversation(bot: RasaStack, messages: list[str]) -> list[list[
         await client.eio.disconnect(abort=True)
 
 
+@pytest.mark.slow
 def test_socketio_answers_every_message_of_a_handoff_while_the_action_server_is_down(bot: RasaStack) -> None:
     turns = asyncio.run(socket_conversation(bot, HANDOFF))
     assert all(texts(replies) for replies in turns), "a reply to every message"
@@ -108,6 +110,7 @@ def bot_without_lock_store() -> Iterator[RasaStack]:
         yield stack
 
 
+@pytest.mark.slow
 def test_when_processing_raises_both_channels_apologise_without_logging_the_text(
     bot_without_lock_store: RasaStack,
 ) -> None:

@@ -35,6 +35,8 @@ from clinic.channels.visitor_input import MAX_MESSAGE_CHARS
 from clinic.handoff.crypto import generate_key
 from clinic.stack.local import RasaStack, rasa_stack
 
+pytestmark = pytest.mark.slow  # a Rasa server with the trained model
+
 EXAMPLES = 1000
 MARKER = "qzcampaignmark"
 ORIGIN = "http://localhost:8000"  # in the channel's default allow-list

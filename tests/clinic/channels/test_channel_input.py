@@ -24,6 +24,8 @@ import socketio
 from clinic.channels.visitor_input import MAX_MESSAGE_CHARS, MAX_METADATA_BYTES
 from clinic.stack.local import RasaStack, rasa_stack
 
+pytestmark = pytest.mark.slow  # every test talks to a Rasa server with the trained model
+
 SECRET = "test-client-id-secret"
 ORIGIN = "http://localhost:8000"  # in the channel's default allow-list
 MARKER = "qzvisitortext"  # in texts that must never reach the server log

@@ -49,6 +49,7 @@ def processor() -> Iterator[object]:
     yield load_processor(ROOT / "models" / "clinic.tar.gz")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_every_worst_case_family_at_the_length_limit_is_understood(processor, family: str) -> None:
     text = FAMILIES[family](random.Random(11), MAX_MESSAGE_CHARS)

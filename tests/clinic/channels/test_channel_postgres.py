@@ -16,6 +16,8 @@ import pytest
 from clinic.stack.local import TRACKER_STORE_TYPE, RasaStack, rasa_stack
 from tests.support.postgres import PG, throwaway_database
 
+pytestmark = pytest.mark.slow  # a Rasa server with the trained model
+
 ROUTES_ANSWER = "two main ways to give bone-marrow stem cells"
 
 

@@ -14,6 +14,8 @@ from clinic.channels.visitor_input import MAX_MESSAGE_CHARS
 from clinic.handoff.crypto import generate_key
 from clinic.stack.local import RasaStack, widget_stack
 
+pytestmark = pytest.mark.slow  # a browser and a Rasa server
+
 REPLY_TIMEOUT = 20_000  # ms
 
 

@@ -28,6 +28,8 @@ from clinic.handoff.requests import HandoffStore
 from clinic.settings import load_settings
 from clinic.stack.local import free_port, rasa_stack
 
+pytestmark = pytest.mark.slow  # a Rasa server with the trained model
+
 PASSWORD = "correct horse battery staple"
 
 

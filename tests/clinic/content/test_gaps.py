@@ -87,6 +87,7 @@ def typed_gaps(expected: dict) -> dict[tuple[str, str], str]:
     return {k: v["kind"] for k, v in expected.items() if v["kind"] and not k[1].startswith("/")}
 
 
+@pytest.mark.slow
 def test_report_matches_what_the_bot_replied(tracker: dict) -> None:
     expected = tracker["expected"]
     gaps = typed_gaps(expected)
@@ -128,6 +129,7 @@ def test_report_matches_what_the_bot_replied(tracker: dict) -> None:
     assert report.topics[0].answered == max(answered.count(t) for t in answered)
 
 
+@pytest.mark.slow
 def test_cli_masks_emails_and_phone_numbers_and_writes_csv(tracker: dict, tmp_path: Path) -> None:
     contact = {m: v["kind"] for (s, m), v in tracker["expected"].items() if s.startswith("contact")}
     gaps = [m for m, kind in contact.items() if kind]
@@ -153,6 +155,7 @@ def test_cli_masks_emails_and_phone_numbers_and_writes_csv(tracker: dict, tmp_pa
     assert {r["topic"] for r in rows if r["section"] == "topic"} >= {"iv_risks", "routes"}
 
 
+@pytest.mark.slow
 def test_since_and_until_select_days(tracker: dict) -> None:
     with sqlite3.connect(tracker["db"]) as connection:
         first, last = connection.execute("select min(timestamp), max(timestamp) from events").fetchone()
@@ -174,6 +177,7 @@ def test_missing_store_is_explained(tmp_path: Path) -> None:
     assert not (tmp_path / "nothing.db").exists()
 
 
+@pytest.mark.slow
 def test_postgresql_gives_the_same_report(tracker: dict) -> None:
     name = f"gaps_test_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(dbname="postgres", **PG)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser
 
 from clinic.content import readability
@@ -14,6 +15,8 @@ from clinic.content.quotes import sentences
 from clinic.content.topics import read_topic
 from clinic.devtools.editing import add_example
 from tests.clinic.content.helpers import run_module
+
+pytestmark = pytest.mark.slow  # a browser
 
 
 def open_page(browser: Browser, path: Path):

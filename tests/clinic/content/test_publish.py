@@ -116,6 +116,7 @@ def test_publish_explains_a_bot_started_without_the_api(work_copy: Project) -> N
     assert fake.puts == []
 
 
+@pytest.mark.slow
 def test_a_terms_change_rebuilds_the_spacy_pipeline(work_copy: Project) -> None:
     assert not build.spacy_is_stale(work_copy)
     patterns = work_copy.spacy_dir / "entity_ruler" / "patterns.jsonl"
@@ -144,6 +145,7 @@ def test_failed_check_never_touches_the_live_model(work_copy: Project, fake_rasa
     assert (work_copy.faq_data.read_bytes() if work_copy.faq_data.exists() else b"") == faq_before
 
 
+@pytest.mark.slow
 def test_failed_training_never_touches_the_live_model(work_copy: Project, fake_rasa: FakeRasa) -> None:
     shutil.copy2(REPO_ROOT / "models" / "clinic.tar.gz", work_copy.live_model)
     live_before = work_copy.live_model.read_bytes()
@@ -200,6 +202,7 @@ def answer_text(replies: list[dict]) -> str:
     return " ".join(r.get("text", "") for r in replies)
 
 
+@pytest.mark.slow
 def test_publish_swaps_the_model_while_visitors_chat(tmp_path: Path) -> None:
     copy = copy_project(tmp_path / "project", with_live_model=True)
     token = secrets.token_hex(16)

@@ -45,6 +45,8 @@ from clinic.stack.local import (
     write_endpoints,
 )
 
+pytestmark = pytest.mark.slow  # Rasa and action servers, killed and restarted
+
 FORM = ["I'd like to talk to someone", "Ann Example", "email", "ann@example.org", "skip", "skip"]
 REFERENCE = re.compile(r"reference is ([A-Z0-9]{3}-[A-Z0-9]{4})")
 

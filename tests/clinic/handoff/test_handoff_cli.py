@@ -122,6 +122,7 @@ def test_missing_key_in_production_is_a_clear_error(capsys: pytest.CaptureFixtur
     assert "HANDOFF_ENCRYPTION_KEY is not set" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_module_entry_point_runs_the_worker_once(env: dict[str, str], cli_store: HandoffStore) -> None:
     received: list[bytes] = []
 

@@ -20,6 +20,8 @@ from tests.clinic.handoff.conftest import (
     make_new_handoff,
 )
 
+pytestmark = pytest.mark.slow  # a browser
+
 SCRIPT_TEXT = "<script>window.__pwned = 1</script>"
 
 

@@ -188,6 +188,7 @@ def served(inbox: tuple[Any, HandoffStore]) -> Iterator[tuple[str, Any, HandoffS
     thread.join(10)
 
 
+@pytest.mark.slow
 def test_simultaneous_wrong_passwords_get_at_most_five_checks(served: tuple[str, Any, HandoffStore]) -> None:
     base, app, store = served
     barrier = threading.Barrier(40)
@@ -220,6 +221,7 @@ def test_simultaneous_wrong_passwords_get_at_most_five_checks(served: tuple[str,
     assert _sign_in(elsewhere).status_code == 302
 
 
+@pytest.mark.slow
 def test_a_username_guessed_from_many_addresses_is_throttled_too(inbox: tuple[Any, HandoffStore]) -> None:
     app, _ = inbox
     for number in range(4):  # 4 addresses x 5 failures = the per-username cap of 20
@@ -231,6 +233,7 @@ def test_a_username_guessed_from_many_addresses_is_throttled_too(inbox: tuple[An
     assert _sign_in(fresh, password="wrong guess").status_code == 429
 
 
+@pytest.mark.slow
 def test_a_successful_sign_in_gives_its_attempt_back(inbox: tuple[Any, HandoffStore]) -> None:
     app, _ = inbox
     client = app.test_client()
@@ -266,6 +269,7 @@ def _cli(store: HandoffStore, key: str, *argv: str, stdin: str = "") -> None:
     assert cli_main(list(argv), environ=env, stdin=io.StringIO(stdin), stdout=io.StringIO()) == 0
 
 
+@pytest.mark.slow
 def test_sign_out_password_change_and_deactivation_end_every_session(inbox: tuple[Any, HandoffStore], key: str) -> None:
     app, store = inbox
     second_device = app.test_client()

@@ -321,6 +321,7 @@ def test_coordinator_accounts(store: HandoffStore) -> None:
     assert store.is_active_coordinator("casey") is False
 
 
+@pytest.mark.slow
 def test_store_unavailable_when_database_unreachable(key: str) -> None:
     unreachable = HandoffStore(
         f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/nothing",

@@ -69,6 +69,7 @@ def receivers() -> Iterator[tuple[SlowMailbox, int, int]]:
     smtp.stop()
 
 
+@pytest.mark.slow
 def test_two_workers_on_sqlite_send_each_notification_once(tmp_path: Path, receivers: tuple) -> None:
     mailbox, smtp_port, webhook_port = receivers
     env = {

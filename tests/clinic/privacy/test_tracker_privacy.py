@@ -52,6 +52,7 @@ def test_mask_contact_details() -> None:
     assert mask_contact_details("I'm 45 and had 2 shots in 2023") == "I'm 45 and had 2 shots in 2023"
 
 
+@pytest.mark.slow
 def test_form_answers_are_redacted_and_old_conversations_purged(tracker, tmp_path: Path, monkeypatch) -> None:
     store_config, url = tracker
     monkeypatch.setenv("HANDOFF_DATABASE_URL", f"sqlite:///{tmp_path / 'handoffs.db'}")
@@ -94,6 +95,7 @@ def reference_in(replies: list[dict]) -> str:
     return next(r["custom"]["data"]["reference"] for r in replies if "custom" in r)
 
 
+@pytest.mark.slow
 def test_only_finished_or_abandoned_forms_are_redacted(tracker, tmp_path: Path, monkeypatch) -> None:
     """The privacy job runs every minute, also while visitors are half-way through the form."""
     store_config, url = tracker

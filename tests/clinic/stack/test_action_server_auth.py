@@ -67,6 +67,7 @@ def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[
         return error.code, json.loads(error.read() or b"{}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Basic eDp5"}],
                          ids=["no-token", "wrong-token", "other-scheme"])  # fmt: skip
 def test_a_forged_submit_is_refused_and_stores_nothing(bot: RasaStack, headers: dict) -> None:
@@ -81,6 +82,7 @@ def test_a_forged_submit_is_refused_and_stores_nothing(bot: RasaStack, headers: 
         assert health.status == 200
 
 
+@pytest.mark.slow
 def test_the_same_call_with_rasas_token_is_served(bot: RasaStack) -> None:
     """The control: only the token stands between the forged call above and a stored handoff."""
     sender = f"forged-{uuid.uuid4().hex[:8]}"
@@ -90,6 +92,7 @@ def test_the_same_call_with_rasas_token_is_served(bot: RasaStack) -> None:
     assert store().get(references[0]).conversation_id == sender
 
 
+@pytest.mark.slow
 def test_rasas_own_calls_still_run_a_whole_handoff(bot: RasaStack) -> None:
     sender = f"auth-{uuid.uuid4().hex[:8]}"
     replies = [send(bot.rest_webhook, m, sender) for m in
@@ -101,6 +104,7 @@ def test_rasas_own_calls_still_run_a_whole_handoff(bot: RasaStack) -> None:
     assert record.conversation_id == sender and record.name == "Ann Example"
 
 
+@pytest.mark.slow
 def test_without_a_token_it_serves_loopback_only(tmp_path: Path, environment: dict) -> None:
     port = free_port()
     process = start_action_server(port, tmp_path / "actions.log", token="")

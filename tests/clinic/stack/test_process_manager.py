@@ -69,6 +69,7 @@ def tracker(stack: SupervisedStack, sender: str) -> dict:
         return json.loads(r.read())
 
 
+@pytest.mark.slow
 def test_every_service_runs_under_supervisord(stack: SupervisedStack) -> None:
     infos = {p["name"]: p for p in stack.all_info()}
     assert set(infos) == SERVICES
@@ -78,6 +79,7 @@ def test_every_service_runs_under_supervisord(stack: SupervisedStack) -> None:
     assert {f"{name}.log" for name in SERVICES} <= {p.name for p in logs.iterdir()}
 
 
+@pytest.mark.slow
 def test_every_port_is_bound_to_loopback_only(stack: SupervisedStack) -> None:
     s = stack.settings
     ports = {"rasa": s.rasa_port, "actions": s.action_port, "widget": s.widget_port, "inbox": s.inbox_port}
@@ -85,6 +87,7 @@ def test_every_port_is_bound_to_loopback_only(stack: SupervisedStack) -> None:
     assert bound == {name: {"127.0.0.1"} for name in ports}, bound
 
 
+@pytest.mark.slow
 def test_no_token_is_visible_in_any_command_line(stack: SupervisedStack) -> None:
     api_token, action_token = stack.secret("rasa-api-token"), stack.secret("action-server-token")
     rasa = command_lines()[stack.pid("rasa")]
@@ -108,6 +111,7 @@ def wait_for(condition, timeout: float, step: float = 0.05) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_a_killed_rasa_is_restarted_and_the_conversation_carries_on(stack: SupervisedStack) -> None:
     sender = f"crash-{uuid.uuid4().hex[:8]}"
     assert "What name should" in texts(send(stack.rest_webhook, "I'd like to talk to someone", sender))
@@ -127,6 +131,7 @@ def test_a_killed_rasa_is_restarted_and_the_conversation_carries_on(stack: Super
     assert stack.info("actions")["statename"] == "RUNNING"
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_every_service(stack: SupervisedStack) -> None:
     pids = [p["pid"] for p in stack.all_info()]
     started = time.monotonic()

@@ -61,6 +61,7 @@ def test_rasa_reads_both_shipped_endpoint_files_from_the_environment(environment
     assert lock_store.red.connection_pool.connection_kwargs["db"] == REDIS_DB
 
 
+@pytest.mark.slow
 def test_conversations_are_kept_in_postgresql_and_locked_in_redis(tracker_db: str) -> None:
     client = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
     commands_before = client.info("stats")["total_commands_processed"]
