@@ -249,6 +249,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield stack
 
 
+@pytest.mark.slow
 def test_a_live_conversation_sends_only_conforming_payloads_and_every_kind(bot) -> None:
     seen: set[str] = set()
     for journey, messages, expected in JOURNEYS:

@@ -153,6 +153,7 @@ def test_every_kind_in_the_schema_has_a_rendering_to_check() -> None:
     assert sorted(RENDERS) == sorted(kinds())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, data", EXAMPLES, ids=[f"{k}-{n}" for n, (k, _) in enumerate(EXAMPLES)])
 def test_each_example_renders_as_intended_and_after_a_reload(
     chat: Chat, kind: str, data: dict[str, Any]
@@ -165,6 +166,7 @@ def test_each_example_renders_as_intended_and_after_a_reload(
     RENDERS[kind](chat, data, fresh=False)
 
 
+@pytest.mark.slow
 def test_a_kind_outside_the_contract_changes_nothing(chat: Chat) -> None:
     feed(
         chat, {"text": TEXT}, {"kind": "banner", "level": "crisis", "reference": "HX7-K3P9", "quotes": ["x"]}
