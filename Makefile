@@ -145,7 +145,8 @@ test-stories: train ## Rasa's test stories (tests/test_stories.yml), failing on 
 evaluate: train ## Held-out evaluation sets end to end over REST; fails below the targets
 	$(PY) -m clinic.devtools.evaluate --start --check-targets
 
-bench: train ## Speed and memory of config.yml against Rasa's default config (minutes)
+bench: train ## Speed and memory against Rasa's default config, and the worst-case NLU time per message (minutes)
+	$(PY) -m clinic.devtools.worst_case_nlu
 	$(PY) -m clinic.devtools.bench
 
 bench-edit: train ## Time from saving a content change to visitors getting it [RUNS=]
