@@ -125,8 +125,9 @@ $(MODEL_STAMP): $(TRAIN_INPUTS)
 	$(PY) -m clinic.content.build --model clinic
 	touch $@
 
-lint: install ## ruff check
+lint: install ## ruff check and ruff format --check (run `.venv/bin/ruff format .` to fix the layout)
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 validate: data ## rasa data validate, failing on any warning not explained in tests/validation_allowlist.yml
 	$(PY) -m clinic.devtools.validate_data

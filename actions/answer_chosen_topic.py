@@ -1,4 +1,5 @@
 """Answer exactly the topic a visitor picked from the "did you mean" buttons."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -4,6 +4,7 @@ The FallbackClassifier marks a message `nlu_fallback` when the best answer's con
 or two answers are nearly tied. If the runners-up are curated topics with some support, the
 visitor gets "Did you mean ...?" buttons; otherwise an honest "I'm not sure I understood".
 """
+
 from __future__ import annotations
 
 from typing import Any

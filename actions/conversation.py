@@ -1,5 +1,6 @@
 """What the handoff record needs from the conversation: transcript, topics, why it happened,
 which form run it comes from and which client sent it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,15 @@ from typing import Any
 from clinic import faq
 
 # handoff_pending: consent given, the request not yet confirmed to the visitor (a retry sends it).
-HANDOFF_SLOTS = ["handoff_name", "handoff_contact_method", "handoff_contact", "handoff_best_time",
-                 "handoff_topic_note", "handoff_consent", "handoff_pending"]  # fmt: skip
+HANDOFF_SLOTS = [
+    "handoff_name",
+    "handoff_contact_method",
+    "handoff_contact",
+    "handoff_best_time",
+    "handoff_topic_note",
+    "handoff_consent",
+    "handoff_pending",
+]
 FORM_NAME = "handoff_form"
 MAX_CLIENT_ID_LENGTH = 128
 NO_ANSWER_RESPONSES = {"utter_out_of_scope", "utter_non_english"}
@@ -49,25 +57,28 @@ def topics_discussed(events: list[dict[str, Any]]) -> list[str]:
 
 def bot_responses(events: list[dict[str, Any]]) -> list[str]:
     """Names of the responses the bot sent, in order (from the bot events' metadata)."""
-    return [
-        (e.get("metadata") or {}).get("utter_action", "")
-        for e in events
-        if e.get("event") == "bot"
-    ]
+    return [(e.get("metadata") or {}).get("utter_action", "") for e in events if e.get("event") == "bot"]
 
 
 def handoff_reason(events: list[dict[str, Any]], personal_topics: list[str]) -> str:
     """Why the visitor is being handed off, judged from what happened just before the request."""
     before = []
     for event in events:
-        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get("name") == "request_human":
+        if (
+            event.get("event") == "user"
+            and (event.get("parse_data") or {}).get("intent", {}).get("name") == "request_human"
+        ):
             break
         before.append(event)
     responses = [r for r in bot_responses(before) if r][-3:]
-    last_topic = next((topic_of(e) for e in reversed(before) if e.get("event") == "user" and topic_of(e)), None)
+    last_topic = next(
+        (topic_of(e) for e in reversed(before) if e.get("event") == "user" and topic_of(e)), None
+    )
     if responses and responses[-1] in NO_ANSWER_RESPONSES:
         return "out_of_scope"
-    if sum(r in LOW_CONFIDENCE_RESPONSES for r in responses) >= 2 or (responses and responses[-1] in LOW_CONFIDENCE_RESPONSES):
+    if sum(r in LOW_CONFIDENCE_RESPONSES for r in responses) >= 2 or (
+        responses and responses[-1] in LOW_CONFIDENCE_RESPONSES
+    ):
         return "low_confidence"
     if last_topic in personal_topics and responses and faq.is_answer(responses[-1]):
         return "personal_question"
@@ -77,7 +88,7 @@ def handoff_reason(events: list[dict[str, Any]], personal_topics: list[str]) -> 
 def current_session(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Events since the last session start (a restart begins a new conversation)."""
     starts = [i for i, e in enumerate(events) if e.get("event") == "session_started"]
-    return events[starts[-1]:] if starts else events
+    return events[starts[-1] :] if starts else events
 
 
 def submission_key(sender_id: str, events: list[dict[str, Any]]) -> str | None:
@@ -88,7 +99,11 @@ def submission_key(sender_id: str, events: list[dict[str, Any]]) -> str | None:
     starts a new run with a new key. None when the form's start is not in the events.
     """
     started = next(
-        (e.get("timestamp") for e in reversed(events) if e.get("event") == "active_loop" and e.get("name") == FORM_NAME),
+        (
+            e.get("timestamp")
+            for e in reversed(events)
+            if e.get("event") == "active_loop" and e.get("name") == FORM_NAME
+        ),
         None,
     )
     if started is None:

@@ -3,6 +3,7 @@
 Slots are filled from free text (domain.yml), except when the message is a question, an
 emergency or a cancel: then the form pauses, the rules answer, and the form resumes.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,15 +25,17 @@ class ValidateHandoffForm(FormValidationAction):
     def name(self) -> str:
         return "validate_handoff_form"
 
-    def validate_handoff_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> dict[str, Any]:  # fmt: skip
+    def validate_handoff_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         name, problem = check_name(str(value or ""))
         if problem:
             dispatcher.utter_message(text=problem)
         return {"handoff_name": name}
 
-    def validate_handoff_contact_method(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                        domain: DomainDict) -> dict[str, Any]:  # fmt: skip
+    def validate_handoff_contact_method(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         text = str(value or "")
         method = contact_method(text)
         if method is None:
@@ -44,29 +47,32 @@ class ValidateHandoffForm(FormValidationAction):
             slots["handoff_contact"] = contact
         return slots
 
-    def validate_handoff_contact(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                 domain: DomainDict) -> dict[str, Any]:  # fmt: skip
+    def validate_handoff_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         method = tracker.get_slot("handoff_contact_method") or contact_method(str(value or "")) or "email"
         contact, problem = check_contact(method, str(value or ""))
         if problem:
             dispatcher.utter_message(text=problem)
         return {"handoff_contact": contact}
 
-    def validate_handoff_best_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: DomainDict) -> dict[str, Any]:  # fmt: skip
+    def validate_handoff_best_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return {"handoff_best_time": optional_text(str(value or ""), 120)}
 
-    def validate_handoff_topic_note(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> dict[str, Any]:  # fmt: skip
+    def validate_handoff_topic_note(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         text = str(value or "")
         if text.strip() == "/use_topics":
             titles = [topic_title(domain, t) or t for t in topics_discussed(current_session(tracker.events))]
             return {"handoff_topic_note": "Questions about: " + ", ".join(titles)}
         return {"handoff_topic_note": optional_text(text)}
 
-
-    def validate_handoff_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                 domain: DomainDict) -> dict[str, Any]:  # fmt: skip
+    def validate_handoff_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         """Yes or no, nothing else: anything but an explicit yes is not consent. A yes also
         marks the request as pending until the visitor has been told it is in (a retry then
         sends it, if the submit that follows does not complete)."""
@@ -81,7 +87,9 @@ class ActionAskHandoffContact(Action):
     def name(self) -> str:
         return "action_ask_handoff_contact"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         if tracker.get_slot("handoff_contact_method") == "phone":
             dispatcher.utter_message(text="What phone number should we call? Please include the area code.")
         else:
@@ -95,10 +103,14 @@ class ActionAskHandoffTopicNote(Action):
     def name(self) -> str:
         return "action_ask_handoff_topic_note"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         titles = [topic_title(domain, t) or t for t in topics_discussed(current_session(tracker.events))]
         buttons = [{"title": "Skip", "payload": "skip"}]
-        text = "What would you like to talk about? A few words are enough. Please don't include medical details."
+        text = (
+            "What would you like to talk about? A few words are enough. Please don't include medical details."
+        )
         if titles:
             text += " Or use the topics we covered: " + ", ".join(titles) + "."
             buttons.insert(0, {"title": "Use these topics", "payload": "/use_topics"})
@@ -112,7 +124,9 @@ class ActionAskHandoffConsent(Action):
     def name(self) -> str:
         return "action_ask_handoff_consent"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         clinic = load_clinic()
         method = tracker.get_slot("handoff_contact_method") or "email"
         summary = (
@@ -130,7 +144,10 @@ class ActionAskHandoffConsent(Action):
                 {"title": "Yes, I agree", "payload": "/affirm"},
                 {"title": "Edit name", "payload": '/correct_handoff{"handoff_field": "handoff_name"}'},
                 {"title": "Edit contact", "payload": '/correct_handoff{"handoff_field": "handoff_contact"}'},
-                {"title": "Edit best time", "payload": '/correct_handoff{"handoff_field": "handoff_best_time"}'},
+                {
+                    "title": "Edit best time",
+                    "payload": '/correct_handoff{"handoff_field": "handoff_best_time"}',
+                },
                 {"title": "No", "payload": "/deny"},
             ],
         )
@@ -143,7 +160,9 @@ class ActionCorrectHandoff(Action):
     def name(self) -> str:
         return "action_correct_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
         field = next(tracker.get_latest_entity_values("handoff_field"), None)
         if field not in {"handoff_name", "handoff_contact", "handoff_best_time", "handoff_topic_note"}:
             field = "handoff_contact"

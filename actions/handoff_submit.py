@@ -9,6 +9,7 @@ and then Rasa keeps none of this action's events. The slots (with the consent an
 and the submission key (conversation + form run) makes the store return the record the first
 attempt may have made instead of a second one.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -76,8 +77,13 @@ def confirmation(receipt: Receipt, method: str) -> dict[str, Any]:
             f"Thank you. Your request is in. Your reference is {receipt.reference}. "
             f"A care coordinator will contact you by {method} {receipt.expected_contact_text}."
         ),
-        "custom": {"data": {"kind": "handoff_confirmed", "reference": receipt.reference,
-                            "expected_contact": receipt.expected_contact_text}},  # fmt: skip
+        "custom": {
+            "data": {
+                "kind": "handoff_confirmed",
+                "reference": receipt.reference,
+                "expected_contact": receipt.expected_contact_text,
+            }
+        },
     }
 
 
@@ -102,7 +108,9 @@ class ActionSubmitHandoff(Action):
     def name(self) -> str:
         return "action_submit_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         if tracker.get_slot("handoff_consent") is not True:
             dispatcher.utter_message(response="utter_handoff_no_consent", **clinic_contact())
             return cleared()
@@ -126,7 +134,9 @@ class ActionClearHandoff(Action):
     def name(self) -> str:
         return "action_clear_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         return cleared()
 
 
@@ -137,7 +147,9 @@ class ActionAbandonHandoff(Action):
     def name(self) -> str:
         return "action_abandon_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
         key = submission_key(tracker.sender_id, tracker.events)
         receipt = None
         try:
@@ -148,6 +160,8 @@ class ActionAbandonHandoff(Action):
         if receipt is None:
             dispatcher.utter_message(response="utter_handoff_not_sent", **clinic_contact())
             return cleared()
-        dispatcher.utter_message(text="Your request had already reached us before the error, so it stands. "
-                                      "If you no longer need a call, just tell the coordinator.")  # fmt: skip
+        dispatcher.utter_message(
+            text="Your request had already reached us before the error, so it stands. "
+            "If you no longer need a call, just tell the coordinator."
+        )
         return cleared() + confirm(dispatcher, receipt, tracker)

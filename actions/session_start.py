@@ -1,4 +1,5 @@
 """Start every conversation with the education-only notice."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """What the action server knows about curated topics: read from the domain Rasa sends along."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ types with it (and the name and optional answers it asks for), the handoff store
 it saves with it, the contact-details guard recognises a message that is nothing but contact data
 with it, and the privacy job and the gaps report mask with it. Pure functions: no Rasa, no database.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,24 @@ MIN_PHONE_DIGITS = 7
 VALID_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"'.]{2,}$")
 MAX_EMAIL_LENGTH = 254
 
-SKIP_WORDS = {"skip", "/skip", "no", "none", "nope", "pass", "n/a", "na", "no preference", "anytime",
-              "any time", "whenever", "rather not say", "nothing", "not sure", "-"}  # fmt: skip
+SKIP_WORDS = {
+    "skip",
+    "/skip",
+    "no",
+    "none",
+    "nope",
+    "pass",
+    "n/a",
+    "na",
+    "no preference",
+    "anytime",
+    "any time",
+    "whenever",
+    "rather not say",
+    "nothing",
+    "not sure",
+    "-",
+}
 MAX_NAME_LENGTH = 80
 
 
@@ -73,7 +90,9 @@ def contact_method(text: str) -> str | None:
     lowered = text.lower()
     if EMAIL.search(text) or re.search(r"\be-?mail\b|\bmail\b", lowered):
         return "email"
-    if re.search(r"\b(phone|call|ring|text|sms|number|cell|mobile)\b", lowered) or re.search(r"\d{7,}", re.sub(r"\D", "", text)):
+    if re.search(r"\b(phone|call|ring|text|sms|number|cell|mobile)\b", lowered) or re.search(
+        r"\d{7,}", re.sub(r"\D", "", text)
+    ):
         return "phone"
     return None
 

@@ -7,6 +7,7 @@ rule answers the intent `faq` with the action `utter_faq`, and a "did you mean" 
 action server, the gaps report and the evaluation all take the names from here.
 Plain dicts in, strings out: no Rasa.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -31,12 +32,12 @@ def response_name(topic: str) -> str:
 
 def topic_of_key(key: str | None) -> str | None:
     """'faq/iv_risks' -> 'iv_risks'; None for any other intent."""
-    return key[len(_KEY_PREFIX):] if key and key.startswith(_KEY_PREFIX) else None
+    return key[len(_KEY_PREFIX) :] if key and key.startswith(_KEY_PREFIX) else None
 
 
 def topic_of_response(name: str | None) -> str | None:
     """'utter_faq/iv_risks' -> 'iv_risks'; None for any other response."""
-    return name[len(_RESPONSE_PREFIX):] if name and name.startswith(_RESPONSE_PREFIX) else None
+    return name[len(_RESPONSE_PREFIX) :] if name and name.startswith(_RESPONSE_PREFIX) else None
 
 
 def is_answer(response: str) -> bool:

@@ -302,7 +302,9 @@ def _smtp(environ: Mapping[str, str], clinic: Clinic) -> SmtpSettings | None:
     starttls_env = _env(environ, "SMTP_STARTTLS")
     starttls = port == 587 if starttls_env is None else starttls_env.lower() in {"1", "true", "yes", "on"}
     recipients = tuple(
-        part.strip() for part in (_env(environ, "COORDINATOR_EMAIL") or clinic.email).split(",") if part.strip()
+        part.strip()
+        for part in (_env(environ, "COORDINATOR_EMAIL") or clinic.email).split(",")
+        if part.strip()
     )
     return SmtpSettings(
         host=host,
@@ -338,7 +340,9 @@ def _limits(section: Mapping[str, Any]) -> HandoffLimits:
     default = HandoffLimits()
     minutes = default.window.total_seconds() / 60
     return HandoffLimits(
-        window=timedelta(minutes=_parse_int(limits.get("window_minutes", minutes), "handoff.limits.window_minutes", 1)),
+        window=timedelta(
+            minutes=_parse_int(limits.get("window_minutes", minutes), "handoff.limits.window_minutes", 1)
+        ),
         per_conversation=_parse_int(
             limits.get("per_conversation", default.per_conversation), "handoff.limits.per_conversation", 1
         ),

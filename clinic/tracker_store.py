@@ -14,6 +14,7 @@ Same tables, same rows and same queries as `SQLTrackerStore`, so Rasa's tools, t
 and the gaps report read it unchanged. Use it in endpoints.yml:
 `type: clinic.tracker_store.ClinicSQLTrackerStore`.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,7 +55,9 @@ def _tune_sqlite(connection: Any, _record: Any) -> None:
 def sqlite_engine(url: sa.engine.URL) -> sa.engine.Engine:
     """A pooled engine in WAL mode. SQLAlchemy 1.4 opens a new SQLite connection for each session
     by default; closing the last one checkpoints and deletes the WAL file on every save."""
-    engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=2, connect_args={"check_same_thread": False})
+    engine = sa.create_engine(
+        url, poolclass=sa.pool.QueuePool, pool_size=2, connect_args={"check_same_thread": False}
+    )
     sa.event.listen(engine, "connect", _tune_sqlite)
     return engine
 
@@ -69,7 +72,9 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             self.engine = sqlite_engine(self.engine.url)
             self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
-    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
             rows = query.with_entities(self.SQLEvent.data).all()

@@ -16,7 +16,16 @@ README = ROOT / "README.md"
 GUIDES = ["docs/editors.md", "docs/coordinators.md", "docs/widget.md", "docs/operations.md"]
 DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 # Made by the commands, not in git: a fresh clone does not have them yet.
-GENERATED = ("build/", "var/", "logs/", "models/", "results/", "widget/dist", "widget/node_modules", "data/nlu/faq.yml")
+GENERATED = (
+    "build/",
+    "var/",
+    "logs/",
+    "models/",
+    "results/",
+    "widget/dist",
+    "widget/node_modules",
+    "data/nlu/faq.yml",
+)
 # Files the guides ask the reader to create.
 EXAMPLES = {"content/topics/infection_signs.yml"}
 LINK = re.compile(r"\]\(([^)\s]+)\)")

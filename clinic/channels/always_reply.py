@@ -18,6 +18,7 @@ channels therefore process each message through `process`, which
 The clinic's phone number comes from the clinic settings (`clinic.settings.load_clinic`, as the
 actions read it), once when the channel is created.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,10 @@ def apology_text() -> str:
 
         phone = load_clinic().phone
     except Exception as error:  # a broken clinic configuration must not take the channel down
-        logger.error("No clinic phone number for the error reply (%s): check the clinic settings.",
-                     type(error).__name__)  # fmt: skip
+        logger.error(
+            "No clinic phone number for the error reply (%s): check the clinic settings.",
+            type(error).__name__,
+        )
         return f"{APOLOGY}."
     return f"{APOLOGY}, or call us at {phone}."
 

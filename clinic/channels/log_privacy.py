@@ -12,6 +12,7 @@ cover Rasa's own code:
   meanwhile, by any logger (structlog included: Rasa routes it through `logging`), with
   ``[visitor text]``; a record whose exception message quotes it loses the exception message.
 """
+
 from __future__ import annotations
 
 import contextlib

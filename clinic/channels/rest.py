@@ -18,6 +18,7 @@ served by this module instead:
 ``?stream=true`` (Rasa's streaming variant, one JSON object per line) works as before, with the
 same checks and the same apology.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -162,4 +163,3 @@ class ClinicRestInput(RestInput):
             return response.json(await self._reply(on_new_message, message))
 
         return blueprint
-

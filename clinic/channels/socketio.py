@@ -227,7 +227,9 @@ class ClinicSocketIOInput(SocketIOInput):
         joined = is_valid_sender_id(session_id) and session_id in sio.rooms(sid, namespace=self.namespace)
         return session_id if joined else None
 
-    def _register_user_message(self, sio: AsyncServer, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    def _register_user_message(
+        self, sio: AsyncServer, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
         namespace = self.namespace
 
         async def tell(sid: str, text: str) -> None:
@@ -243,7 +245,9 @@ class ClinicSocketIOInput(SocketIOInput):
                 return
             sender = self._sender_id(sio, sid, data)
             if sender is None:
-                logger.warning("socket.io message from %s for a session it has not joined: not processed", sid)
+                logger.warning(
+                    "socket.io message from %s for a session it has not joined: not processed", sid
+                )
                 await tell(sid, NOT_JOINED)
                 return
             metadata[visitor_input.CLIENT_ID_KEY] = self._client_ids.get(sid) or visitor_input.client_id(None)

@@ -31,6 +31,7 @@ Forwarded headers are ignored unless a proxy is declared, so a visitor cannot ch
 (ids then change on every restart). The raw address is never stored, and a ``client_id`` the
 visitor sends is always overwritten, so it cannot be forged.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,9 +58,7 @@ TOO_LONG = (
     "or send it in a few shorter messages."
 )
 NOT_TEXT = "Sorry, I can only read text messages. Please type your question."
-BAD_SENDER = (
-    'The "sender" must be 1 to 64 letters, digits, "_", "-", "." or ":" (for example a UUID).'
-)
+BAD_SENDER = 'The "sender" must be 1 to 64 letters, digits, "_", "-", "." or ":" (for example a UUID).'
 BAD_METADATA = (
     f'The "metadata" must be a JSON object of at most {MAX_METADATA_BYTES:,} bytes '
     f"and {MAX_METADATA_DEPTH} levels."

@@ -1,4 +1,5 @@
 """The clinic's article: the source of truth every answer must quote word for word."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Which parts of the article the answers quote, and which sentences no answer uses yet."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,7 @@ from clinic.content.article import normalise_space
 @dataclass
 class Segment:
     text: str
-    topics: tuple[str, ...]                          # topic ids quoting this stretch ('' = none)
+    topics: tuple[str, ...]  # topic ids quoting this stretch ('' = none)
     anchors: list[str] = field(default_factory=list)  # ids of quotes starting here
 
 
@@ -55,11 +56,16 @@ def coverage(article: Path, quotes: dict[str, list[str]]) -> Coverage:
     result, unused, offset = [], [], 0
     for para in paras:
         end = offset + len(para)
-        cuts = sorted({offset, end, *[a for a in anchors if offset <= a < end],
-                       *[i for i in range(offset + 1, end) if owners[i] != owners[i - 1]]})
+        cuts = sorted(
+            {
+                offset,
+                end,
+                *[a for a in anchors if offset <= a < end],
+                *[i for i in range(offset + 1, end) if owners[i] != owners[i - 1]],
+            }
+        )
         segments = [
-            Segment(full[a:b], tuple(sorted(owners[a])), anchors.get(a, []))
-            for a, b in pairwise(cuts)
+            Segment(full[a:b], tuple(sorted(owners[a])), anchors.get(a, [])) for a, b in pairwise(cuts)
         ]
         result.append(segments)
         for match in re.finditer(r"[^.!?]+(?:[.!?]+|$)", para):

@@ -7,6 +7,7 @@ answer's text retrains only what depends on it.
 
 Usage: python -m clinic.content.build [--model clinic] [--data-only] [--root DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,7 @@ class BuildFailed(Exception):
 
 def tool_env(project: Project) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
-               SQLALCHEMY_SILENCE_UBER_WARNING="1")
+    env.update(RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1")
     return env
 
 
@@ -62,8 +62,19 @@ def spacy_is_stale(project: Project) -> bool:
 
 
 def build_spacy(project: Project) -> None:
-    _run([sys.executable, "-m", "clinic.nlp.build_spacy", "--terms", str(project.terms),
-          "--out", str(project.spacy_dir)], project, "Building the spaCy pipeline")
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "clinic.nlp.build_spacy",
+            "--terms",
+            str(project.terms),
+            "--out",
+            str(project.spacy_dir),
+        ],
+        project,
+        "Building the spaCy pipeline",
+    )
 
 
 def new_model_name(now: datetime | None = None) -> str:
@@ -76,8 +87,25 @@ def train(project: Project, name: str) -> Path:
     model = project.models_dir / f"{name}.tar.gz"
     existed = model.exists()  # `make train` trains over the live model: a failure must not delete it
     try:
-        _run([str(BIN / "rasa"), "train", "--quiet", "--fixed-model-name", name, "--out", str(project.models_dir),
-              "--config", "config.yml", "--domain", "domain.yml", "--data", "data"], project, "Training")
+        _run(
+            [
+                str(BIN / "rasa"),
+                "train",
+                "--quiet",
+                "--fixed-model-name",
+                name,
+                "--out",
+                str(project.models_dir),
+                "--config",
+                "config.yml",
+                "--domain",
+                "domain.yml",
+                "--data",
+                "data",
+            ],
+            project,
+            "Training",
+        )
     except BuildFailed:
         if not existed:
             model.unlink(missing_ok=True)
@@ -107,7 +135,11 @@ def prune(project: Project, keep: int, current: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="clinic", help="train models/<MODEL>.tar.gz (default: clinic, what `make run` starts)")
+    parser.add_argument(
+        "--model",
+        default="clinic",
+        help="train models/<MODEL>.tar.gz (default: clinic, what `make run` starts)",
+    )
     parser.add_argument("--data-only", action="store_true", help="only write data/nlu/faq.yml (`make data`)")
     parser.add_argument("--root", type=Path, default=None, help="project folder (default: this repository)")
     args = parser.parse_args(argv)
@@ -120,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         if spacy_is_stale(project):
             print("content/terms.yml changed: rebuilding the spaCy pipeline...", flush=True)
             build_spacy(project)
-        print(f"Training models/{args.model}.tar.gz (parts that did not change come from Rasa's cache)...", flush=True)
+        print(
+            f"Training models/{args.model}.tar.gz (parts that did not change come from Rasa's cache)...",
+            flush=True,
+        )
         model = train(project, args.model)
     except BuildFailed as exc:
         print(f"{exc.output}\n{exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ carries the quoted sources (their names: clinic/faq.py), so the widget and the
 REST channel can show the passage an answer rests on. Run by clinic/content/build.py
 (`make data`, `make train`, `make publish`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,9 +48,7 @@ def training_data(topics: list[Topic]) -> dict:
             {"intent": t.intent_response_key, "examples": "".join(f"- {e}\n" for e in t.examples)}
             for t in topics
         ],
-        "responses": {
-            t.response_name: [response(t)] for t in topics
-        },
+        "responses": {t.response_name: [response(t)] for t in topics},
     }
 
 

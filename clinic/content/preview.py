@@ -7,6 +7,7 @@ whole article with the quoted passages highlighted, and the sentences no answer 
 
 Usage: python -m clinic.content.preview [--root DIR] [--out FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,27 +74,35 @@ def widget_html(doc: TopicDoc) -> str:
     source = (
         f'<details class="source" open><summary>Source</summary><div class="source-body">'
         f'<p class="source-intro">{intro}</p>{quotes}</div></details>'
-        if doc.sources else ""
+        if doc.sources
+        else ""
     )
     return f'<div class="widget"><div class="bubble">{e(doc.answer) or "<em>(no answer)</em>"}</div>{source}</div>'
 
 
 def topic_html(doc: TopicDoc, problems: list[Problem], found: set[tuple[str, int]]) -> str:
     if doc.syntax:
-        return (f'<section class="topic broken" id="topic-{e(doc.id)}"><h2>{e(doc.id)}</h2>'
-                f'<p class="meta">{e(doc.path.name)}: this file cannot be read, so the bot cannot use it.</p>'
-                f"{_problem_list(problems)}</section>")
+        return (
+            f'<section class="topic broken" id="topic-{e(doc.id)}"><h2>{e(doc.id)}</h2>'
+            f'<p class="meta">{e(doc.path.name)}: this file cannot be read, so the bot cannot use it.</p>'
+            f"{_problem_list(problems)}</section>"
+        )
     grade = readability.grade(doc.answer) if doc.answer else 0.0
     too_hard = grade > readability.MAX_GRADE
     words = len(doc.answer.split())
     errors = sum(p.is_error for p in problems)
-    status = (f'<span class="badge bad">{errors} error{"s" * (errors != 1)}</span>' if errors
-              else f'<span class="badge warn">{len(problems)} warning{"s" * (len(problems) != 1)}</span>' if problems
-              else '<span class="badge ok">check passed</span>')
+    status = (
+        f'<span class="badge bad">{errors} error{"s" * (errors != 1)}</span>'
+        if errors
+        else f'<span class="badge warn">{len(problems)} warning{"s" * (len(problems) != 1)}</span>'
+        if problems
+        else '<span class="badge ok">check passed</span>'
+    )
     personal = " · personal: also offers a care coordinator" if doc.text("personal").lower() == "true" else ""
     links = "".join(
         f'<li><a href="#{anchor_id(doc.id, i)}">{e(q[:90])}{"…" if len(q) > 90 else ""}</a></li>'
-        if (doc.id, i) in found else f"<li>{e(q[:90])} <strong>(not found in the article)</strong></li>"
+        if (doc.id, i) in found
+        else f"<li>{e(q[:90])} <strong>(not found in the article)</strong></li>"
         for i, q in enumerate(doc.sources)
     )
     examples = "".join(f"<li>{e(x)}</li>" for x in doc.examples)
@@ -121,7 +130,9 @@ def article_html(cover: Coverage, titles: dict[str, str]) -> str:
             if seg.topics:
                 names = "; ".join(titles.get(t, t) for t in seg.topics)
                 cls = ' class="many"' if len(seg.topics) > 1 else ""
-                parts.append(f'<mark{cls} data-topics="{e(" ".join(seg.topics))}" title="Quoted by: {e(names)}">{e(seg.text)}</mark>')
+                parts.append(
+                    f'<mark{cls} data-topics="{e(" ".join(seg.topics))}" title="Quoted by: {e(names)}">{e(seg.text)}</mark>'
+                )
             else:
                 parts.append(e(seg.text))
         out.append(f"<p>{''.join(parts)}</p>")
@@ -142,7 +153,10 @@ def render(project: Project, now: datetime | None = None) -> str:
     errors = sum(p.is_error for p in problems)
     nav = "".join(f'<li><a href="#topic-{e(d.id)}">{e(titles[d.id])}</a></li>' for d in docs)
     topics = "".join(topic_html(d, by_path.get(d.path.resolve(), []), found) for d in docs)
-    unused = "".join(f"<li>{e(s)}</li>" for s in cover.unused_sentences) or "<li>Every sentence is used by an answer.</li>"
+    unused = (
+        "".join(f"<li>{e(s)}</li>" for s in cover.unused_sentences)
+        or "<li>Every sentence is used by an answer.</li>"
+    )
     other = [p for p in problems if p.path.resolve() not in {d.path.resolve() for d in docs}]
     stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
     return f"""<!DOCTYPE html>
@@ -156,7 +170,7 @@ def render(project: Project, now: datetime | None = None) -> str:
   Check: {errors} error{"s" * (errors != 1)}, {len(problems) - errors} warning{"s" * (len(problems) - errors != 1)}
   (run <code>make check-content</code> for the full list). Nothing here is live until <code>make publish</code>.</p>
 <nav><h2>Topics</h2><ul>{nav}</ul></nav>
-{_problem_list(other) and f'<section><h2>Problems in other files</h2>{_problem_list(other)}</section>'}
+{_problem_list(other) and f"<section><h2>Problems in other files</h2>{_problem_list(other)}</section>"}
 <main id="topics">{topics}</main>
 <section class="article" id="article"><h2>The article, with the quoted passages highlighted</h2>
 {article_html(cover, titles)}</section>

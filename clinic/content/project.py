@@ -3,6 +3,7 @@
 The commands default to this repository; tests and the edit-to-live benchmark pass the root of a
 temporary working copy instead, so they never touch the editors' files.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """When a source quote is not in the article: find the article text it was meant to be, and say
 what differs (a curly apostrophe, a changed word), so the editor can copy the right words."""
+
 from __future__ import annotations
 
 import difflib
@@ -21,9 +22,9 @@ def sentences(path: Path = ARTICLE_PATH) -> list[str]:
 
 @dataclass(frozen=True)
 class Suggestion:
-    passage: str                 # the article's words closest to the quote
-    differences: list[str]      # e.g. ["Parkinson's → Parkinson’s"]
-    curly_apostrophe: bool       # the article has ’ where the quote has '
+    passage: str  # the article's words closest to the quote
+    differences: list[str]  # e.g. ["Parkinson's → Parkinson’s"]
+    curly_apostrophe: bool  # the article has ’ where the quote has '
 
     def describe(self) -> str:
         text = f"closest article text: “{self.passage}”"
@@ -38,7 +39,7 @@ def _windows(sentence: str, size: int) -> list[str]:
         return [sentence]
     spans = []
     for width in range(max(1, size - 2), size + 3):
-        spans += [" ".join(words[i:i + width]) for i in range(0, len(words) - width + 1)]
+        spans += [" ".join(words[i : i + width]) for i in range(0, len(words) - width + 1)]
     return spans
 
 

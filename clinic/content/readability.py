@@ -5,6 +5,7 @@ grade = 0.39 * (words / sentences) + 11.8 * (syllables / words) - 15.59
 Syllables are counted with pyphen's English hyphenation dictionary (offline, shipped with the
 package), so the figure is reproducible on any machine. Answers must be at grade 8 or below.
 """
+
 from __future__ import annotations
 
 import re

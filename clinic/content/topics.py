@@ -6,6 +6,7 @@ to show what is wrong and where. `load_topic` and `load_topics` turn what it rea
 `Topic` the build compiles into training data, and stop at the first broken file (the checker,
 which `make publish` runs first, has reported it by then).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -61,9 +62,9 @@ class TopicDoc:
     path: Path
     root: yaml.Node | None = None
     syntax: SyntaxProblem | None = None
-    keys: dict[str, yaml.Node] = field(default_factory=dict)     # field name -> key node
-    values: dict[str, yaml.Node] = field(default_factory=dict)   # field name -> value node
-    lines: list[str] = field(default_factory=list)               # the file's raw lines
+    keys: dict[str, yaml.Node] = field(default_factory=dict)  # field name -> key node
+    values: dict[str, yaml.Node] = field(default_factory=dict)  # field name -> value node
+    lines: list[str] = field(default_factory=list)  # the file's raw lines
 
     @property
     def id(self) -> str:

@@ -4,6 +4,7 @@ Holds what checking, building and training need (content, data, config, code, th
 Rasa's training cache) and leaves out the rest (git, the virtualenv, the widget, logs, models).
 Edits made in the copy never touch the editors' files.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -12,7 +13,18 @@ from pathlib import Path
 
 from clinic.content.project import Project
 
-SKIP_TOP = {".git", ".venv", "widget", "var", "results", "logs", "reports", "models", ".pytest_cache", ".ruff_cache"}
+SKIP_TOP = {
+    ".git",
+    ".venv",
+    "widget",
+    "var",
+    "results",
+    "logs",
+    "reports",
+    "models",
+    ".pytest_cache",
+    ".ruff_cache",
+}
 SKIP_ANYWHERE = {"__pycache__", "node_modules", "preview"}
 
 
@@ -24,6 +36,7 @@ def _ignore(root: Path):
         if Path(directory).name == "cache" and Path(directory).parent.name == ".rasa":
             skipped |= {n for n in names if n.startswith("cache.db")}
         return skipped
+
     return ignore
 
 

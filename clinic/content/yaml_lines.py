@@ -3,6 +3,7 @@
 PyYAML's `compose` gives nodes with start marks; this module turns syntax errors into a line and
 a plain-English fix, and offers small helpers to walk mappings and lists of nodes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,16 +30,22 @@ def _fix_for(problem: str) -> str:
     if "'\\t'" in problem or "tab" in problem:
         return "replace the tab at the start of the line with spaces (YAML does not allow tabs)"
     if "mapping values are not allowed" in problem:
-        return ("this line has a colon followed by a space inside unquoted text; "
-                "put the whole text in double quotes, like \"what is it: really\"")
+        return (
+            "this line has a colon followed by a space inside unquoted text; "
+            'put the whole text in double quotes, like "what is it: really"'
+        )
     if "could not find expected ':'" in problem:
         return "a line is missing its colon (title:, answer:, sources:, examples:) or is indented differently from its neighbours"
     if "found unexpected end of stream" in problem or "found unknown escape" in problem:
-        return "a quotation mark is not closed; every text that starts with \" must end with \" on the same line"
+        return (
+            'a quotation mark is not closed; every text that starts with " must end with " on the same line'
+        )
     if "expected <block end>" in problem or "did not find expected" in problem:
-        return ("line this up with the lines around it: list items start with \"  - \" at the same indentation, "
-                "and text in double quotes must not continue after the closing quote")
-    return "compare this line with a working topic file: same indentation, \"- \" before each list item, quotes closed"
+        return (
+            'line this up with the lines around it: list items start with "  - " at the same indentation, '
+            "and text in double quotes must not continue after the closing quote"
+        )
+    return 'compare this line with a working topic file: same indentation, "- " before each list item, quotes closed'
 
 
 def compose(path: Path) -> tuple[yaml.Node | None, SyntaxProblem | None]:
@@ -54,8 +61,11 @@ def compose(path: Path) -> tuple[yaml.Node | None, SyntaxProblem | None]:
         if exc.context_mark and "quoted scalar" in (exc.context or ""):
             # An unclosed quote: PyYAML notices at the end of the file; the mistake is where it opened.
             line = exc.context_mark.line + 1
-            return None, SyntaxProblem(line, "YAML syntax error: the quotation mark opened on this line is never closed",
-                                       _fix_for("found unexpected end of stream"))
+            return None, SyntaxProblem(
+                line,
+                "YAML syntax error: the quotation mark opened on this line is never closed",
+                _fix_for("found unexpected end of stream"),
+            )
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         detail = f"YAML syntax error: {problem}"

@@ -11,6 +11,7 @@ behind the project's SQLite tracker store and behind Rasa's in-memory one (`rasa
 
 Usage: python -m clinic.devtools.bench [--visitors 20] [--per-visitor 25] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,12 +30,19 @@ from clinic.devtools.evaluate import evaluate, load_cases, summarise
 from clinic.devtools.load import run_load
 from clinic.stack.local import ROOT, rasa_stack, server_env
 
-CONFIGS = {"project": ROOT / "config.yml", "rasa default": ROOT / "clinic" / "devtools" / "rasa_init_config.yml",
-           "rasa minimal": ROOT / "clinic" / "devtools" / "rasa_minimal_config.yml"}  # fmt: skip
+CONFIGS = {
+    "project": ROOT / "config.yml",
+    "rasa default": ROOT / "clinic" / "devtools" / "rasa_init_config.yml",
+    "rasa minimal": ROOT / "clinic" / "devtools" / "rasa_minimal_config.yml",
+}
 # The project's embedded default (SQLite) and Rasa's own default (in memory, as `rasa init` has).
 TRACKER_STORES = {"sqlite": None, "memory": "memory"}
-TARGETS = {"throughput": (">=", 3.0), "p95 latency": ("<=", 0.3), "peak memory": ("<=", 0.6),
-           "training time": ("<=", 0.3)}  # fmt: skip
+TARGETS = {
+    "throughput": (">=", 3.0),
+    "p95 latency": ("<=", 0.3),
+    "peak memory": ("<=", 0.6),
+    "training time": ("<=", 0.3),
+}
 
 
 def train(config: Path, out: Path) -> float:
@@ -45,10 +53,24 @@ def train(config: Path, out: Path) -> float:
     env = {**server_env(), "RASA_MAX_CACHE_SIZE": "0", "RASA_CACHE_DIRECTORY": str(workdir / "cache")}
     started = time.perf_counter()
     subprocess.run(
-        [str(Path(sys.executable).parent / "rasa"), "train", "--config", str(config_copy), "--out", str(out.parent),
-         "--fixed-model-name", out.stem.replace(".tar", ""), "--force", "--quiet"],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "rasa"),
+            "train",
+            "--config",
+            str(config_copy),
+            "--out",
+            str(out.parent),
+            "--fixed-model-name",
+            out.stem.replace(".tar", ""),
+            "--force",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -59,7 +81,9 @@ def peak_memory_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(name: str, model: Path, training: float, store: str, args: argparse.Namespace) -> dict[str, float]:
+def measure(
+    name: str, model: Path, training: float, store: str, args: argparse.Namespace
+) -> dict[str, float]:
     """Accuracy, load and peak memory for one trained model behind one kind of tracker store."""
     spec = yaml.safe_load((ROOT / "tests/evaluation/targets.yml").read_text())
     cases = load_cases(ROOT / "tests/evaluation/heldout.yml")
@@ -70,14 +94,28 @@ def measure(name: str, model: Path, training: float, store: str, args: argparse.
         messages = [message for _, _, message in cases]
         load = run_load(stack.rest_webhook, messages, args.visitors, args.per_visitor)
         memory = peak_memory_mb(stack.processes[1].pid)
-    return {"training time": training, "peak memory": memory, "throughput": load.throughput,
-            "p50 latency": load.p50, "p95 latency": load.p95, "errors": load.errors,
-            "held-out accuracy": sum(r["correct"] for r in results) / len(results),
-            "in-scope accuracy": scores["in_scope"], "out-of-scope handled": scores["out_of_scope"],
-            "emergency recall": scores["emergency"], "crisis recall": scores["crisis"]}  # fmt: skip
+    return {
+        "training time": training,
+        "peak memory": memory,
+        "throughput": load.throughput,
+        "p50 latency": load.p50,
+        "p95 latency": load.p95,
+        "errors": load.errors,
+        "held-out accuracy": sum(r["correct"] for r in results) / len(results),
+        "in-scope accuracy": scores["in_scope"],
+        "out-of-scope handled": scores["out_of_scope"],
+        "emergency recall": scores["emergency"],
+        "crisis recall": scores["crisis"],
+    }
 
 
-UNITS = {"training time": "s", "peak memory": "MB", "throughput": "msg/s", "p50 latency": "ms", "p95 latency": "ms"}
+UNITS = {
+    "training time": "s",
+    "peak memory": "MB",
+    "throughput": "msg/s",
+    "p50 latency": "ms",
+    "p95 latency": "ms",
+}
 
 
 def ratio(results: dict[str, dict[str, float]], name: str, key: str) -> float:
@@ -96,18 +134,24 @@ def verdict(key: str, value: float) -> str:
 def report(results: dict[str, dict[str, float]]) -> None:
     """The project against the default, with the targets; the minimal config's ratio beside it."""
     project, default, minimal = results["project"], results["rasa default"], results["rasa minimal"]
-    print(f"\n{'measure':22} {'project':>12} {'rasa default':>14} {'ratio':>8}  {'target':18} "
-          f"{'rasa minimal':>14} {'ratio':>7}")  # fmt: skip
+    print(
+        f"\n{'measure':22} {'project':>12} {'rasa default':>14} {'ratio':>8}  {'target':18} "
+        f"{'rasa minimal':>14} {'ratio':>7}"
+    )
     for key in project:
         if key.endswith(("accuracy", "handled", "recall")):
             ok = "OK" if project[key] >= default[key] else "MISSED"
-            print(f"{key:22} {project[key]:>11.1%} {default[key]:>13.1%} {'':>8}  {'>= default ' + ok:18} "
-                  f"{minimal[key]:>13.1%}")  # fmt: skip
+            print(
+                f"{key:22} {project[key]:>11.1%} {default[key]:>13.1%} {'':>8}  {'>= default ' + ok:18} "
+                f"{minimal[key]:>13.1%}"
+            )
             continue
         unit = UNITS.get(key, "")
         mine, floor = ratio(results, "project", key), ratio(results, "rasa minimal", key)
-        print(f"{key:22} {project[key]:>9.1f} {unit:<2} {default[key]:>11.1f} {unit:<2} {mine:>7.2f}x  "
-              f"{verdict(key, mine):18} {minimal[key]:>11.1f} {unit:<2} {floor:>6.2f}x")  # fmt: skip
+        print(
+            f"{key:22} {project[key]:>9.1f} {unit:<2} {default[key]:>11.1f} {unit:<2} {mine:>7.2f}x  "
+            f"{verdict(key, mine):18} {minimal[key]:>11.1f} {unit:<2} {floor:>6.2f}x"
+        )
 
 
 def main() -> None:
@@ -126,7 +170,9 @@ def main() -> None:
         trained[name] = (model, train(config, model))
     results = {}
     for store in args.stores:
-        results[store] = {name: measure(name, model, seconds, store, args) for name, (model, seconds) in trained.items()}
+        results[store] = {
+            name: measure(name, model, seconds, store, args) for name, (model, seconds) in trained.items()
+        }
         print(f"\n== {store} tracker store ==")
         report(results[store])
     if args.json:

@@ -4,6 +4,7 @@ is downloaded).
 The flags keep Chromium off the network (this machine allows loopback only) and make it run
 as root in a container.
 """
+
 from __future__ import annotations
 
 from playwright.sync_api import Browser, Playwright

@@ -10,6 +10,7 @@ repository's own files are never edited (checked at the end).
 
 Usage: python -m clinic.devtools.edit_to_live [--runs N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,10 @@ from clinic.stack.local import TRACKER_STORE_TYPE, rasa_stack
 TEXT_TOPIC = "iv_risks"
 TEXT_QUESTION = "is the iv dangerous"
 EXAMPLE_TOPIC = "osteoarthritis"
-NEW_EXAMPLES = ["could a marrow shot regrow my knee cartilage", "could a marrow shot regrow the cartilage in my hip"]
+NEW_EXAMPLES = [
+    "could a marrow shot regrow my knee cartilage",
+    "could a marrow shot regrow the cartilage in my hip",
+]
 POLL_SECONDS = 0.2
 SERVE_TIMEOUT = 60
 
@@ -43,8 +47,8 @@ SERVE_TIMEOUT = 60
 @dataclass
 class Measurement:
     name: str
-    total: float            # file saved -> change served over REST
-    publish: float          # the publish command, start to end
+    total: float  # file saved -> change served over REST
+    publish: float  # the publish command, start to end
     steps: dict[str, float]  # publish's own timings: check, build, train, swap
     served: bool
 
@@ -63,12 +67,20 @@ def repo_untouched(started: float) -> bool:
 def publish(copy: Project, url: str, token: str) -> tuple[float, dict[str, float]]:
     env = dict(os.environ, RASA_API_TOKEN=token, RASA_TELEMETRY_ENABLED="false")
     start = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "clinic.content.publish", "--root", str(copy.root), "--url", url],
-                            cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "clinic.content.publish", "--root", str(copy.root), "--url", url],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.monotonic() - start
     if result.returncode != 0:
         raise RuntimeError(f"publish failed:\n{result.stdout}\n{result.stderr}")
-    steps = {name: float(value) for name, value in re.findall(r"(\w+) ([\d.]+) s", result.stdout.split("Timings:")[1])}
+    steps = {
+        name: float(value)
+        for name, value in re.findall(r"(\w+) ([\d.]+) s", result.stdout.split("Timings:")[1])
+    }
     return seconds, steps
 
 
@@ -97,7 +109,9 @@ def measure_text_change(copy: Project, stack, token: str, run: int) -> Measureme
     saved = time.monotonic()
     set_answer(path, f"{base} {marker}")
     seconds, steps = publish(copy, stack.url, token)
-    served = wait_until_served(stack, TEXT_QUESTION, lambda replies: any(marker in r.get("text", "") for r in replies))
+    served = wait_until_served(
+        stack, TEXT_QUESTION, lambda replies: any(marker in r.get("text", "") for r in replies)
+    )
     return Measurement(f"{TEXT_TOPIC}, run {run + 1}", time.monotonic() - saved, seconds, steps, served)
 
 
@@ -108,7 +122,7 @@ def measure_new_example(copy: Project, stack, token: str, run: int) -> Measureme
     add_example(copy.topics_dir / f"{EXAMPLE_TOPIC}.yml", question)
     seconds, steps = publish(copy, stack.url, token)
     served = wait_until_served(stack, question, lambda replies: topic_of(replies) == EXAMPLE_TOPIC)
-    name = f"\"{question}\" added to {EXAMPLE_TOPIC} (before: answered by {before or 'no topic'})"
+    name = f'"{question}" added to {EXAMPLE_TOPIC} (before: answered by {before or "no topic"})'
     return Measurement(name, time.monotonic() - saved, seconds, steps, served)
 
 
@@ -116,8 +130,10 @@ def describe(title: str, results: list[Measurement]) -> str:
     lines = [title]
     for m in results:
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in m.steps.items())
-        lines.append(f"    {m.name}: edit-to-live {m.total:.1f} s; publish command {m.publish:.1f} s ({parts})"
-                     f"{'' if m.served else '; NOT SERVED within ' + str(SERVE_TIMEOUT) + ' s'}")
+        lines.append(
+            f"    {m.name}: edit-to-live {m.total:.1f} s; publish command {m.publish:.1f} s ({parts})"
+            f"{'' if m.served else '; NOT SERVED within ' + str(SERVE_TIMEOUT) + ' s'}"
+        )
     if len(results) > 1:
         lines.append(f"    median edit-to-live {statistics.median(m.total for m in results):.1f} s")
     return "\n".join(lines)
@@ -134,8 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         tracker = {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(Path(temp) / "tracker.db")}
         started = time.monotonic()
         with rasa_stack(model=copy.live_model, tracker_store=tracker, api_token=token) as stack:
-            print(f"Rasa stack up in {time.monotonic() - started:.1f} s at {stack.url}, running "
-                  f"{status(stack, token)['model_file']}; working copy {copy.root}; {os.cpu_count()} CPUs", flush=True)
+            print(
+                f"Rasa stack up in {time.monotonic() - started:.1f} s at {stack.url}, running "
+                f"{status(stack, token)['model_file']}; working copy {copy.root}; {os.cpu_count()} CPUs",
+                flush=True,
+            )
             text = [measure_text_change(copy, stack, token, run) for run in range(args.runs)]
             print(describe("(a) text-only change to an answer", text), flush=True)
             example = [measure_new_example(copy, stack, token, run) for run in range(args.runs)]

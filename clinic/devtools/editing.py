@@ -1,4 +1,5 @@
 """Edit a topic file the way an editor would, in a working copy (tests and the benchmark)."""
+
 from __future__ import annotations
 
 import textwrap
@@ -14,7 +15,9 @@ def set_answer(path: Path, answer: str) -> None:
     start = doc.keys["answer"].start_mark.line
     value = doc.values["answer"]
     end = value.end_mark.line if value.end_mark.column == 0 else value.end_mark.line + 1
-    body = "".join(f"  {line}\n" for line in textwrap.wrap(answer, 90, break_on_hyphens=False, break_long_words=False))
+    body = "".join(
+        f"  {line}\n" for line in textwrap.wrap(answer, 90, break_on_hyphens=False, break_long_words=False)
+    )
     lines[start:end] = [f"answer: >-\n{body}"]
     path.write_text("".join(lines), encoding="utf-8")
 

@@ -12,6 +12,7 @@ and final.yml (only ever reported in aggregate: the honest figure).
 
 Usage: python -m clinic.devtools.evaluate --start [--model models/clinic.tar.gz] [--check-targets]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,13 @@ def evaluate(webhook: str, cases: list[Case], spec: dict, workers: int = 4) -> l
 
     def run(case: Case) -> dict:
         answer = first_answer(response_names(send(webhook, case[2]), index))
-        return {"group": case[0], "label": case[1], "message": case[2], "answer": answer,
-                "correct": is_correct(case, answer, spec)}  # fmt: skip
+        return {
+            "group": case[0],
+            "label": case[1],
+            "message": case[2],
+            "answer": answer,
+            "correct": is_correct(case, answer, spec),
+        }
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(run, cases))
@@ -91,8 +97,12 @@ def print_report(results: list[dict], show_misses: bool) -> None:
     print(f"{'topic':22} {'right':>7}  accuracy")
     for label, marks in sorted(per_label.items()):
         print(f"{label:22} {sum(marks):>3}/{len(marks):<3}  {sum(marks) / len(marks):6.1%}")
-    names = {"in_scope": "In-scope answers right", "out_of_scope": "Out-of-scope handled",
-             "emergency": "Emergency recall", "crisis": "Crisis recall"}  # fmt: skip
+    names = {
+        "in_scope": "In-scope answers right",
+        "out_of_scope": "Out-of-scope handled",
+        "emergency": "Emergency recall",
+        "crisis": "Crisis recall",
+    }
     for group, share in summarise(results).items():
         count = sum(1 for r in results if r["group"] == group)
         print(f"{names[group]:26} {share:6.1%}  (n={count})")
@@ -105,8 +115,11 @@ def print_report(results: list[dict], show_misses: bool) -> None:
 def missed_targets(results: list[dict], spec: dict, set_name: str) -> list[str]:
     scores = summarise(results)
     enforced = spec["enforce"].get(set_name, [])
-    return [f"{g}: {scores.get(g, 0):.1%} < {t:.0%}" for g, t in spec["targets"].items()
-            if g in enforced and scores.get(g, 0) < t]  # fmt: skip
+    return [
+        f"{g}: {scores.get(g, 0):.1%} < {t:.0%}"
+        for g, t in spec["targets"].items()
+        if g in enforced and scores.get(g, 0) < t
+    ]
 
 
 def main() -> None:
@@ -118,7 +131,10 @@ def main() -> None:
     parser.add_argument("--show-misses", action="store_true")
     parser.add_argument("--json", type=Path, help="write every result to this file")
     parser.add_argument(
-        "--set", nargs="+", default=list(SETS), choices=list(SETS),
+        "--set",
+        nargs="+",
+        default=list(SETS),
+        choices=list(SETS),
         help="; ".join(f"{name}: {about}" for name, about in SETS.items()),
     )
     args = parser.parse_args()
@@ -130,7 +146,9 @@ def main() -> None:
             from clinic.stack.local import rasa_stack
 
             url = stack.enter_context(rasa_stack(model=args.model)).url
-        results = {name: evaluate(f"{url}/webhooks/rest/webhook", cases, spec) for name, cases in sets.items()}
+        results = {
+            name: evaluate(f"{url}/webhooks/rest/webhook", cases, spec) for name, cases in sets.items()
+        }
     missed = []
     for name, set_results in results.items():
         print(f"\n== {name}.yml ==")

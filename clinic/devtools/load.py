@@ -1,4 +1,5 @@
 """Send messages to a Rasa server as N concurrent visitors and measure latency and throughput."""
+
 from __future__ import annotations
 
 import statistics

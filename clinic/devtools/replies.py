@@ -1,4 +1,5 @@
 """Recognise which response a bot reply is, by its text, from the domain and the built FAQ data."""
+
 from __future__ import annotations
 
 from pathlib import Path

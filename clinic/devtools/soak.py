@@ -12,6 +12,7 @@ Not part of `make test`. Usage:
                             [--kill-every 40] [--seed 1]
   make soak [SOAK_SECONDS=600]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,15 @@ from clinic.settings import load_settings
 from clinic.stack.local import ROOT, free_port
 from clinic.stack.supervised import SupervisedStack, supervised_stack
 
-HANDOFF = ["I'd like to talk to someone", "Sam Soak", "email", "sam.soak@example.org", "skip", "skip", "/affirm"]
+HANDOFF = [
+    "I'd like to talk to someone",
+    "Sam Soak",
+    "email",
+    "sam.soak@example.org",
+    "skip",
+    "skip",
+    "/affirm",
+]
 REFERENCE = re.compile(r"reference is ([A-Z0-9]{3}-[A-Z0-9]{4})")
 KILLED = ("rasa", "actions")
 WORKER_INTERVAL = 5  # seconds between the notification worker's rounds during the soak
@@ -123,7 +132,9 @@ def post(webhook: str, text: str, sender: str, source: str) -> list[dict]:
         connection.close()
 
 
-def say(stack: SupervisedStack, counts: Counts, sender: str, text: str, source: str = "127.0.0.1") -> list[dict] | None:
+def say(
+    stack: SupervisedStack, counts: Counts, sender: str, text: str, source: str = "127.0.0.1"
+) -> list[dict] | None:
     started = time.perf_counter()
     try:
         replies = post(stack.rest_webhook, text, sender, source)
@@ -166,16 +177,22 @@ def handoff(stack: SupervisedStack, counts: Counts, think: Callable[[], None], s
             counts.unconfirmed_endings[ending[:70] or "(no reply)"] += 1
 
 
-def chat(stack: SupervisedStack, counts: Counts, questions: list[str], rng: random.Random,
-         think: Callable[[], None]) -> None:  # fmt: skip
+def chat(
+    stack: SupervisedStack,
+    counts: Counts,
+    questions: list[str],
+    rng: random.Random,
+    think: Callable[[], None],
+) -> None:
     sender = f"soak-chat-{uuid.uuid4().hex[:10]}"
     for text in rng.sample(questions, k=min(5, len(questions))):
         say(stack, counts, sender, text)
         think()
 
 
-def visitor(stack: SupervisedStack, counts: Counts, questions: list[str], deadline: float,
-            share: float, seed: int) -> None:  # fmt: skip
+def visitor(
+    stack: SupervisedStack, counts: Counts, questions: list[str], deadline: float, share: float, seed: int
+) -> None:
     rng = random.Random(seed)
 
     def think() -> None:
@@ -188,7 +205,9 @@ def visitor(stack: SupervisedStack, counts: Counts, questions: list[str], deadli
             chat(stack, counts, questions, rng, think)
 
 
-def killer(stack: SupervisedStack, deadline: float, every: float, rng: random.Random, kills: collections.Counter) -> None:
+def killer(
+    stack: SupervisedStack, deadline: float, every: float, rng: random.Random, kills: collections.Counter
+) -> None:
     """SIGKILL Rasa or the action server at random moments (mean interval `every` seconds)."""
     while True:
         time.sleep(rng.uniform(every / 2, every * 1.5))
@@ -228,9 +247,16 @@ def settle(stack: SupervisedStack, receiver: WebhookReceiver, store: HandoffStor
         time.sleep(1)
 
 
-def report(args: argparse.Namespace, counts: Counts, seconds: float, kills: collections.Counter,
-           restarts: collections.Counter, stored: dict[str, str], receiver: WebhookReceiver,
-           states: dict[str, str]) -> str:  # fmt: skip
+def report(
+    args: argparse.Namespace,
+    counts: Counts,
+    seconds: float,
+    kills: collections.Counter,
+    restarts: collections.Counter,
+    stored: dict[str, str],
+    receiver: WebhookReceiver,
+    states: dict[str, str],
+) -> str:
     """The counts; `stored` maps each stored reference to its conversation."""
     load = LoadResult(counts.replies, sum(counts.errors.values()), seconds, counts.latencies_ms or [0.0])
     confirmed, stored_set = set(counts.confirmed), set(stored)
@@ -270,16 +296,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300, help="how long visitors chat (default 300)")
     parser.add_argument("--visitors", type=int, default=10)
-    parser.add_argument("--handoff-share", type=float, default=0.3, help="share of conversations that hand off")
+    parser.add_argument(
+        "--handoff-share", type=float, default=0.3, help="share of conversations that hand off"
+    )
     parser.add_argument("--kill-every", type=float, default=40, help="mean seconds between kills (0: none)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
 
-    questions = [m for group, _, m in load_cases(ROOT / "tests/evaluation/heldout.yml") if group == "in_scope"]
+    questions = [
+        m for group, _, m in load_cases(ROOT / "tests/evaluation/heldout.yml") if group == "in_scope"
+    ]
     secret = secrets.token_urlsafe(24)
     receiver = WebhookReceiver(secret)
-    env = {"HANDOFF_WEBHOOK_URL": receiver.url, "HANDOFF_WEBHOOK_SECRET": secret,
-           "HANDOFF_WORKER_INTERVAL": str(WORKER_INTERVAL)}  # fmt: skip
+    env = {
+        "HANDOFF_WEBHOOK_URL": receiver.url,
+        "HANDOFF_WEBHOOK_SECRET": secret,
+        "HANDOFF_WORKER_INTERVAL": str(WORKER_INTERVAL),
+    }
     counts, kills, restarts = Counts(), collections.Counter(), collections.Counter()
     rng = random.Random(args.seed)
     with supervised_stack(extra_env=env) as stack:
@@ -289,10 +322,17 @@ def main(argv: list[str] | None = None) -> int:
         watcher.start()
         started = time.monotonic()
         deadline = started + args.seconds
-        threads = [threading.Thread(target=visitor, args=(stack, counts, questions, deadline, args.handoff_share,
-                                                          args.seed * 1000 + i)) for i in range(args.visitors)]  # fmt: skip
+        threads = [
+            threading.Thread(
+                target=visitor,
+                args=(stack, counts, questions, deadline, args.handoff_share, args.seed * 1000 + i),
+            )
+            for i in range(args.visitors)
+        ]
         if args.kill_every > 0:
-            threads.append(threading.Thread(target=killer, args=(stack, deadline, args.kill_every, rng, kills)))
+            threads.append(
+                threading.Thread(target=killer, args=(stack, deadline, args.kill_every, rng, kills))
+            )
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -2,6 +2,7 @@
 
 Rasa's own --fail-on-warnings cannot tell a known, explained warning from a new one.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,10 @@ def warnings_in(output: str) -> list:
 def main() -> int:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "rasa"), "data", "validate"],
-        cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     output = result.stdout + result.stderr
     allowed = [e["match"] for e in yaml.safe_load((ROOT / "tests/validation_allowlist.yml").read_text())]
     unexplained = [w for w in warnings_in(output) if not any(a in w for a in allowed)]

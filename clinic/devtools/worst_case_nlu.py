@@ -16,6 +16,7 @@ a CPU max is over the budget.
 Usage: python -m clinic.devtools.worst_case_nlu [--model models/clinic.tar.gz] [--length N]
        [--samples 7] [--budget-ms 50]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,11 +37,44 @@ BUDGET_MS = 50.0
 ROOT = Path(__file__).resolve().parents[2]
 EMOJI = [chr(c) for c in range(0x1F300, 0x1F64F)] + ["👩‍👩‍👧‍👦", "👍🏽", "🏳️‍🌈", "❤️"]
 PUNCTUATION = "!?.,;:'\"()[]{}-_*&^%$#@~`<>/\\|…«»“”‘’¿¡"
-SAFETY_WORDS = ["want", "need", "wish", "crash", "cut", "rope", "gun", "trapped", "numb", "sudden",
-                "chest", "weight", "half", "one side", "throat", "how many pills", "fever", "hurt",
-                "on purpose", "kill", "end", "my", "life", "breathe", "cant", "face", "drooping"]  # fmt: skip
-QUESTIONS = ["Is it safe?", "How is the therapy given?", "Does it hurt?", "What does it cost?",
-             "Can I drive home after?", "How long does it take?", "Who can I talk to?"]  # fmt: skip
+SAFETY_WORDS = [
+    "want",
+    "need",
+    "wish",
+    "crash",
+    "cut",
+    "rope",
+    "gun",
+    "trapped",
+    "numb",
+    "sudden",
+    "chest",
+    "weight",
+    "half",
+    "one side",
+    "throat",
+    "how many pills",
+    "fever",
+    "hurt",
+    "on purpose",
+    "kill",
+    "end",
+    "my",
+    "life",
+    "breathe",
+    "cant",
+    "face",
+    "drooping",
+]
+QUESTIONS = [
+    "Is it safe?",
+    "How is the therapy given?",
+    "Does it hurt?",
+    "What does it cost?",
+    "Can I drive home after?",
+    "How long does it take?",
+    "Who can I talk to?",
+]
 CJK = [chr(c) for c in range(0x4E00, 0x4E00 + 2000)]
 SPACES = [" ", "\n", "\t", "\u00a0", "\u2003", "\u3000", "\r\n"]
 
@@ -58,7 +92,9 @@ def _fill(rng: random.Random, length: int, piece: Callable[[random.Random], str]
 
 
 def _word(rng: random.Random, low: int, high: int, first: str = string.ascii_lowercase) -> str:
-    return rng.choice(first) + "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(low, high) - 1))
+    return rng.choice(first) + "".join(
+        rng.choice(string.ascii_lowercase) for _ in range(rng.randint(low, high) - 1)
+    )
 
 
 FAMILIES: dict[str, Family] = {
@@ -69,17 +105,21 @@ FAMILIES: dict[str, Family] = {
     "repeated punctuation": lambda rng, n: _fill(rng, n, lambda r: r.choice(PUNCTUATION)),
     "one punctuation mark repeated": lambda rng, n: rng.choice(PUNCTUATION) * n,
     "32-char punctuation runs": lambda rng, n: _fill(
-        rng, n, lambda r: "".join(r.choice(PUNCTUATION) for _ in range(32)), " "),
+        rng, n, lambda r: "".join(r.choice(PUNCTUATION) for _ in range(32)), " "
+    ),
     "many sentences": lambda rng, n: _fill(rng, n, lambda r: r.choice(QUESTIONS), " "),
     "made-up words": lambda rng, n: _fill(rng, n, lambda r: _word(r, 8, 13, "stwdpbc"), " "),
     "single letters": lambda rng, n: _fill(rng, n, lambda r: r.choice(string.ascii_letters), " "),
     "hyphen chains": lambda rng, n: _fill(
-        rng, n, lambda r: "-".join(r.choice(string.ascii_lowercase) for _ in range(16)), " "),
+        rng, n, lambda r: "-".join(r.choice(string.ascii_lowercase) for _ in range(16)), " "
+    ),
     "safety trigger words": lambda rng, n: _fill(rng, n, lambda r: r.choice(SAFETY_WORDS), " "),
     "html and script": lambda rng, n: _fill(
-        rng, n, lambda r: f"<script>alert({r.randint(0, 999)})</script><b onclick=x>{_word(r, 2, 6)}</b>"),
+        rng, n, lambda r: f"<script>alert({r.randint(0, 999)})</script><b onclick=x>{_word(r, 2, 6)}</b>"
+    ),
     "digits and phone-like": lambda rng, n: _fill(
-        rng, n, lambda r: "".join(r.choice("0123456789-+() ./") for _ in range(12))),
+        rng, n, lambda r: "".join(r.choice("0123456789-+() ./") for _ in range(12))
+    ),
     "CJK, no spaces": lambda rng, n: _fill(rng, n, lambda r: r.choice(CJK)),
     "combining marks": lambda rng, n: _fill(rng, n, lambda r: r.choice("aeiou") + "\u0301\u0308\u0323" * 3),
     "odd whitespace": lambda rng, n: _fill(rng, n, lambda r: _word(r, 2, 7) + r.choice(SPACES)),
@@ -106,7 +146,9 @@ def nlu_ms(processor, loop: asyncio.AbstractEventLoop, text: str) -> tuple[float
     return (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
 
 
-def measure(processor, length: int, samples: int, seed: int = 20240901) -> dict[str, list[tuple[float, float]]]:  # noqa: ANN001
+def measure(
+    processor, length: int, samples: int, seed: int = 20240901
+) -> dict[str, list[tuple[float, float]]]:  # noqa: ANN001
     """(CPU, wall) times per family, each sample a different text of `length` characters."""
     loop = asyncio.new_event_loop()
     try:

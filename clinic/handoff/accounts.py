@@ -156,7 +156,11 @@ class AccountsMixin:
     def authenticate(self, username: str, password: str) -> bool:
         """True only for an active account with this exact password."""
         with self._transaction() as session:
-            account = session.query(Coordinator).filter(Coordinator.username == (username or "").strip()).one_or_none()
+            account = (
+                session.query(Coordinator)
+                .filter(Coordinator.username == (username or "").strip())
+                .one_or_none()
+            )
         if account is None:
             check_password_hash(_dummy_hash(), password or "")
             return False

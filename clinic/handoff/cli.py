@@ -35,18 +35,26 @@ log = logging.getLogger("clinic.handoff.cli")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m clinic.handoff.cli", description="Handoff back end tools.")
+    parser = argparse.ArgumentParser(
+        prog="python -m clinic.handoff.cli", description="Handoff back end tools."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     user = commands.add_parser("create-user", help="create a coordinator account")
     user.add_argument("username")
     user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
-    password = commands.add_parser("set-password", help="change a coordinator's password (ends their sessions)")
+    password = commands.add_parser(
+        "set-password", help="change a coordinator's password (ends their sessions)"
+    )
     password.add_argument("username")
-    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
 
-    deactivate = commands.add_parser("deactivate-user", help="stop an account from signing in (ends its sessions)")
+    deactivate = commands.add_parser(
+        "deactivate-user", help="stop an account from signing in (ends its sessions)"
+    )
     deactivate.add_argument("username")
 
     reassign = commands.add_parser("reassign", help="give a claimed request to another coordinator")
@@ -57,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=(*STATUSES, "all"), default="all")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.add_argument(
-        "--show-contact", action="store_true", help="include name and contact details (recorded in the audit log)"
+        "--show-contact",
+        action="store_true",
+        help="include name and contact details (recorded in the audit log)",
     )
 
     purge = commands.add_parser("purge", help="delete resolved handoffs past the retention period")
@@ -92,7 +102,9 @@ def _list(store: HandoffStore, settings: Settings, args: argparse.Namespace, out
     if args.show_contact:
         actor = f"cli:{getpass.getuser()}"
         for item in items:
-            store.record_event(item.reference, actor, "contact_shown", "contact details printed by `clinic.handoff.cli list`")
+            store.record_event(
+                item.reference, actor, "contact_shown", "contact details printed by `clinic.handoff.cli list`"
+            )
     if args.json:
         rows = []
         for item in items:
@@ -104,7 +116,9 @@ def _list(store: HandoffStore, settings: Settings, args: argparse.Namespace, out
                 "claimed_by": item.claimed_by,
             }
             if args.show_contact:
-                row.update(name=item.name, contact_method=item.contact_method, contact_value=item.contact_value)
+                row.update(
+                    name=item.name, contact_method=item.contact_method, contact_value=item.contact_value
+                )
             rows.append(row)
         json.dump(rows, out, indent=2)
         out.write("\n")
@@ -117,13 +131,21 @@ def _list(store: HandoffStore, settings: Settings, args: argparse.Namespace, out
         header += ["NAME", "CONTACT"]
     table = [header]
     for item in items:
-        row = [item.reference, _format_time(item.created_at, settings), item.status, item.reason, item.claimed_by or "-"]
+        row = [
+            item.reference,
+            _format_time(item.created_at, settings),
+            item.status,
+            item.reason,
+            item.claimed_by or "-",
+        ]
         if args.show_contact:
             row += [item.name or "", f"{item.contact_method}: {item.contact_value}"]
         table.append(row)
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
-        out.write("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() + "\n")
+        out.write(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() + "\n"
+        )
 
 
 def _worker(store: HandoffStore, settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
@@ -192,7 +214,14 @@ def main(
                 return _worker(store, settings, args, out)
         finally:
             store.close()
-    except (ConfigurationError, AccountError, StoreUnavailable, ValueError, HandoffNotFound, InvalidTransition) as exc:
+    except (
+        ConfigurationError,
+        AccountError,
+        StoreUnavailable,
+        ValueError,
+        HandoffNotFound,
+        InvalidTransition,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

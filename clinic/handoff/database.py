@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 class Database:
     """One handoff database (SQLite or PostgreSQL) with its encryption key; the base of the store."""
 
-    def __init__(self, database_url: str, key: KeyMaterial, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, database_url: str, key: KeyMaterial, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._clock = clock
         self._cipher = build_cipher(key)
         self._url = make_url(database_url)
@@ -69,7 +71,11 @@ class Database:
             if self._schema_ready:
                 return
             try:
-                if self._url.get_backend_name() == "sqlite" and self._url.database not in (None, "", ":memory:"):
+                if self._url.get_backend_name() == "sqlite" and self._url.database not in (
+                    None,
+                    "",
+                    ":memory:",
+                ):
                     parent = Path(self._url.database).resolve().parent
                     if not parent.exists():
                         ensure_var_dir(parent)
@@ -120,4 +126,3 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
             log.debug("SQLite WAL mode not available: %s", exc)
     finally:
         cursor.close()
-

@@ -49,7 +49,9 @@ def reserve(session: Session, key: str, limit: int, window: timedelta, now: date
 def refund(session: Session, key: str) -> None:
     """Give back one reserved attempt (it turned out to be a successful sign-in)."""
     table = RateCounter.__table__
-    session.execute(table.update().where(table.c.key == key, table.c.count > 0).values(count=table.c.count - 1))
+    session.execute(
+        table.update().where(table.c.key == key, table.c.count > 0).values(count=table.c.count - 1)
+    )
 
 
 def clear(session: Session, key: str) -> None:

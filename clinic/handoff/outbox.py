@@ -51,7 +51,9 @@ def handoff_url(inbox_base_url: str, reference: str) -> str:
     return f"{inbox_base_url.rstrip('/')}/handoffs/{reference}"
 
 
-def build_notification(reference: str, reason: str, created_at: datetime, inbox_base_url: str) -> dict[str, Any]:
+def build_notification(
+    reference: str, reason: str, created_at: datetime, inbox_base_url: str
+) -> dict[str, Any]:
     """The whole notification. Deliberately has no field for personal data."""
     return {
         "event": EVENT_CREATED,
@@ -68,7 +70,11 @@ def enqueue(
     """One outbox row per channel, in the caller's transaction: queued if and only if it commits."""
     payload = json.dumps(notification)
     for kind in channels:
-        session.add(OutboxMessage(handoff_id=handoff_id, kind=kind, payload=payload, created_at=now, next_attempt_at=now))
+        session.add(
+            OutboxMessage(
+                handoff_id=handoff_id, kind=kind, payload=payload, created_at=now, next_attempt_at=now
+            )
+        )
 
 
 def backoff_delay(attempts: int, base: timedelta = BACKOFF_BASE, cap: timedelta = BACKOFF_CAP) -> timedelta:
@@ -120,7 +126,12 @@ def deliver_due(
         for row_id in due_ids:
             if not _claim(session, row_id, worker, now):  # another worker has it, or it is gone
                 continue
-            row = session.query(OutboxMessage).filter(OutboxMessage.id == row_id).populate_existing().one_or_none()
+            row = (
+                session.query(OutboxMessage)
+                .filter(OutboxMessage.id == row_id)
+                .populate_existing()
+                .one_or_none()
+            )
             if row is None:  # purged meanwhile
                 continue
             if _send(row, senders, now):
@@ -176,7 +187,11 @@ def _send(row: OutboxMessage, senders: Mapping[str, Sender], now: datetime) -> b
         row.next_attempt_at = now + backoff_delay(row.attempts)
         log.warning(
             "%s notification for %s failed (attempt %d), retrying at %s: %s",
-            row.kind, payload.get("reference"), row.attempts, row.next_attempt_at.isoformat(), row.last_error,
+            row.kind,
+            payload.get("reference"),
+            row.attempts,
+            row.next_attempt_at.isoformat(),
+            row.last_error,
         )
         return False
     row.delivered_at = now

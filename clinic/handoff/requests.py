@@ -246,7 +246,9 @@ def _topic_titles(titles: Mapping[str, str], topics: list[str]) -> dict[str, str
     """The titles of the recorded topics (others are dropped), each checked like any text."""
     if not isinstance(titles, Mapping):
         raise InvalidHandoff("topic_titles must map topic ids to titles")
-    found = {t: _text(titles[t], "topic title", max_length=200, required=False) for t in topics if t in titles}
+    found = {
+        t: _text(titles[t], "topic title", max_length=200, required=False) for t in topics if t in titles
+    }
     return {topic: title for topic, title in found.items() if title}
 
 
@@ -318,7 +320,11 @@ class HandoffStore(Database, AccountsMixin):
         raw_contact = _text(new.contact_value, "contact_value", max_length=254)
         assert raw_contact is not None
         try:
-            contact = normalise_email(raw_contact) if method == "email" else normalise_phone(raw_contact, self.default_region)
+            contact = (
+                normalise_email(raw_contact)
+                if method == "email"
+                else normalise_phone(raw_contact, self.default_region)
+            )
         except InvalidContact as exc:
             raise InvalidHandoff(f"contact_value is {exc}") from exc
         if new.reason not in REASONS:
@@ -353,7 +359,9 @@ class HandoffStore(Database, AccountsMixin):
     def _open_for(session: Session, conversation_id: str) -> Handoff | None:
         return (
             session.query(Handoff)
-            .filter(Handoff.conversation_id == conversation_id, Handoff.status.in_((STATUS_NEW, STATUS_CLAIMED)))
+            .filter(
+                Handoff.conversation_id == conversation_id, Handoff.status.in_((STATUS_NEW, STATUS_CLAIMED))
+            )
             .one_or_none()
         )
 
@@ -425,7 +433,13 @@ class HandoffStore(Database, AccountsMixin):
         handoff = Handoff(reference=new_reference(), created_at=now, status=STATUS_NEW, **values)
         session.add(handoff)
         session.add(
-            AuditEvent(handoff=handoff, actor=BOT_ACTOR, action="created", at=now, detail=f"reason: {values['reason']}")
+            AuditEvent(
+                handoff=handoff,
+                actor=BOT_ACTOR,
+                action="created",
+                at=now,
+                detail=f"reason: {values['reason']}",
+            )
         )
         session.flush()
         notification = build_notification(handoff.reference, handoff.reason, now, self.inbox_base_url)
@@ -470,14 +484,18 @@ class HandoffStore(Database, AccountsMixin):
         with self._transaction() as session:
             handoff = self._find(session, reference)
             if viewer is not None:
-                session.add(AuditEvent(handoff=handoff, actor=_actor(viewer), action="viewed", at=self._clock()))
+                session.add(
+                    AuditEvent(handoff=handoff, actor=_actor(viewer), action="viewed", at=self._clock())
+                )
                 session.flush()
             return self._detail(handoff)
 
     @staticmethod
     def _find(session: Session, reference: str) -> Handoff:
         handoff = (
-            session.query(Handoff).filter(Handoff.reference == normalise_reference(reference or "")).one_or_none()
+            session.query(Handoff)
+            .filter(Handoff.reference == normalise_reference(reference or ""))
+            .one_or_none()
         )
         if handoff is None:
             raise HandoffNotFound(f"no handoff with reference {reference!r}")
@@ -531,7 +549,9 @@ class HandoffStore(Database, AccountsMixin):
                 session.refresh(handoff)
                 raise InvalidTransition(_transition_error(handoff, to))
             session.add(
-                AuditEvent(handoff_id=handoff.id, actor=actor, action=to, at=now, detail=f"status {required} -> {to}")
+                AuditEvent(
+                    handoff_id=handoff.id, actor=actor, action=to, at=now, detail=f"status {required} -> {to}"
+                )
             )
             session.flush()
             session.refresh(handoff)
@@ -557,14 +577,21 @@ class HandoffStore(Database, AccountsMixin):
             previous = handoff.claimed_by
             updated = (
                 session.query(Handoff)
-                .filter(Handoff.id == handoff.id, Handoff.status == STATUS_CLAIMED, Handoff.claimed_by == previous)
+                .filter(
+                    Handoff.id == handoff.id, Handoff.status == STATUS_CLAIMED, Handoff.claimed_by == previous
+                )
                 .update({Handoff.claimed_by: new_owner}, synchronize_session=False)
             )
             if updated != 1:
-                raise InvalidTransition(f"{handoff.reference} is not claimed, so there is nothing to reassign")
+                raise InvalidTransition(
+                    f"{handoff.reference} is not claimed, so there is nothing to reassign"
+                )
             session.add(
                 AuditEvent(
-                    handoff_id=handoff.id, actor=actor_name, action="reassigned", at=self._clock(),
+                    handoff_id=handoff.id,
+                    actor=actor_name,
+                    action="reassigned",
+                    at=self._clock(),
                     detail=f"claimed by {previous} -> {new_owner}",
                 )
             )
@@ -593,7 +620,11 @@ class HandoffStore(Database, AccountsMixin):
         """Add an audit event (e.g. contact details shown on the command line)."""
         with self._transaction() as session:
             handoff = self._find(session, reference)
-            session.add(AuditEvent(handoff_id=handoff.id, actor=_actor(actor), action=action, at=self._clock(), detail=detail))
+            session.add(
+                AuditEvent(
+                    handoff_id=handoff.id, actor=_actor(actor), action=action, at=self._clock(), detail=detail
+                )
+            )
 
     # ----------------------------------------------------------------- retention
 
@@ -617,6 +648,7 @@ class HandoffStore(Database, AccountsMixin):
         if ids:
             log.info("purged %d resolved handoff(s) older than %d days", len(ids), older_than_days)
         return len(ids)
+
 
 def _transition_error(handoff: Handoff, to: str) -> str:
     ref = handoff.reference

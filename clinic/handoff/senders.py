@@ -67,7 +67,9 @@ def message_id(payload: Mapping[str, Any], sender: str) -> str:
     return f"<{notification_key(payload)}@{domain}>"
 
 
-def build_email(payload: Mapping[str, Any], *, clinic_name: str, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
+def build_email(
+    payload: Mapping[str, Any], *, clinic_name: str, sender: str, recipients: tuple[str, ...]
+) -> EmailMessage:
     reference = str(payload["reference"])
     message = EmailMessage()
     if "notification_id" in payload:

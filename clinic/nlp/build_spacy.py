@@ -13,6 +13,7 @@ as one token anyway. The rule is saved with the pipeline (`token_match`), so Ras
 
 Usage: python -m clinic.nlp.build_spacy [--terms content/terms.yml] [--out build/spacy_en_clinic]
 """
+
 from __future__ import annotations
 
 import argparse

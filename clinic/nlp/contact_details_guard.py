@@ -4,6 +4,7 @@ Without this, a character n-gram classifier can read "ann.quixote@example.org" a
 cancel the handoff form. The guard runs after the classifier and before the fallback, and
 marks such a message as `inform` with full confidence, so the form takes it as the answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,13 @@ def is_contact_detail(text: str) -> bool:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class ContactDetailsGuard(GraphComponent, IntentClassifier):
     @classmethod
-    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> ContactDetailsGuard:  # fmt: skip
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ContactDetailsGuard:
         return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -6,6 +6,7 @@ patterns in content/safety.yml (after fixing small typos) and, on a match, sets 
 `crisis` or `emergency` with full confidence. The classifier is also trained on such messages,
 so either one catching it is enough.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,9 +73,7 @@ class SafetyRules:
             return EMERGENCY  # life-threatening now: 911 first, even when it is also a crisis
         if any(p.search(cleaned) for p in self.crisis):
             return CRISIS
-        if any(p.search(cleaned) for p in self.symptoms) and any(
-            p.search(cleaned) for p in self.context
-        ):
+        if any(p.search(cleaned) for p in self.symptoms) and any(p.search(cleaned) for p in self.context):
             return EMERGENCY
         return None
 

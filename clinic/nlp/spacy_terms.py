@@ -1,4 +1,5 @@
 """Read the clinic's terms back out of a spaCy doc (shared by the extractor and featurizer)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

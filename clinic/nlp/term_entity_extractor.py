@@ -4,6 +4,7 @@ Rasa's SpacyEntityExtractor reports the matched text; this one reports the canon
 term list (content/terms.yml) gives it, so "drip", "IV" and "infusion" all mean `intravenous`, and
 it reuses the doc SpacyNLP already made instead of parsing the message again.
 """
+
 from __future__ import annotations
 
 from typing import Any

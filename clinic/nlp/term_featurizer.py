@@ -5,6 +5,7 @@ joint to another, and they carry every synonym in content/terms.yml ("drip", "sh
 even when no training example uses that word. The vocabulary is read from the spaCy entity
 ruler, so there is nothing to train or persist.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -10,6 +10,7 @@ FallbackClassifier), and the output also fills `response_selector` in the format
 
 Persisted as plain numpy arrays + JSON (no pickle).
 """
+
 from __future__ import annotations
 
 import json

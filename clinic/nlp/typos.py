@@ -12,6 +12,7 @@ a scan of the whole vocabulary; words too long to be near any vocabulary word ar
 cache of corrections is bounded, so a flood of made-up words neither slows a message down nor
 grows the server's memory.
 """
+
 from __future__ import annotations
 
 import re

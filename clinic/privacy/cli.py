@@ -8,6 +8,7 @@ The database is TRACKER_DATABASE_URL (default: the embedded SQLite store, var/tr
 the retention period is CONVERSATION_RETENTION_DAYS (default 30). A handoff form counts as
 abandoned after privacy.abandoned_form_minutes in content/clinic.yml.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -20,6 +20,7 @@ visitor's next answer a name of "[redacted]" (or an unusable contact). A form ru
 A run still open is left exactly as it is, and ``redact_pass`` says where the next pass must
 start so the conversation is looked at again until the run is over.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,12 +70,18 @@ class Redaction:
 def _conversations(connection: Connection, after_id: int) -> dict[str, list[Row]]:
     """The events that matter here, of every conversation with an event newer than `after_id`."""
     kinds = ", ".join(f"'{kind}'" for kind in _TYPES)
-    rows = connection.execute(text(
-        f"SELECT id, sender_id, type_name, timestamp, data FROM events WHERE type_name IN ({kinds}) "
-        "AND sender_id IN (SELECT sender_id FROM events WHERE id > :after) ORDER BY id"), {"after": after_id})
+    rows = connection.execute(
+        text(
+            f"SELECT id, sender_id, type_name, timestamp, data FROM events WHERE type_name IN ({kinds}) "
+            "AND sender_id IN (SELECT sender_id FROM events WHERE id > :after) ORDER BY id"
+        ),
+        {"after": after_id},
+    )
     conversations: dict[str, list[Row]] = {}
     for event_id, sender, kind, timestamp, data in rows:
-        conversations.setdefault(sender, []).append(Row(event_id, sender, kind, timestamp or 0.0, json.loads(data)))
+        conversations.setdefault(sender, []).append(
+            Row(event_id, sender, kind, timestamp or 0.0, json.loads(data))
+        )
     return conversations
 
 
@@ -96,7 +103,9 @@ def form_runs(rows: list[Row], now: float, idle: timedelta) -> FormRuns:
         elif row.kind == "slot" and name in PERSONAL_SLOTS and value not in (None, "", REDACTED):
             current.add(str(value))
             runs.open_from = runs.open_from or row.id
-        elif row.kind == "slot" and name in PERSONAL_SLOTS and value is None and last_action in CLOSING_ACTIONS:
+        elif (
+            row.kind == "slot" and name in PERSONAL_SLOTS and value is None and last_action in CLOSING_ACTIONS
+        ):
             close()
         elif row.kind in SESSION_ENDS:
             close()
@@ -143,8 +152,10 @@ def _redact_conversation(connection: Connection, rows: list[Row], runs: FormRuns
             break  # the form in progress: left exactly as it is
         updated = _redacted(row.kind, row.event, runs.answers)
         if updated is not row.event:
-            connection.execute(text("UPDATE events SET data = :data WHERE id = :id"),
-                               {"data": json.dumps(updated), "id": row.id})  # fmt: skip
+            connection.execute(
+                text("UPDATE events SET data = :data WHERE id = :id"),
+                {"data": json.dumps(updated), "id": row.id},
+            )
             changed += 1
     return changed
 
@@ -168,7 +179,9 @@ def redact_pass(
     return Redaction(changed, resume_after)
 
 
-def redact(database_url: str, after_id: int = 0, *, now: float | None = None, idle: timedelta = DEFAULT_IDLE) -> int:
+def redact(
+    database_url: str, after_id: int = 0, *, now: float | None = None, idle: timedelta = DEFAULT_IDLE
+) -> int:
     """Redact personal data in the conversations that changed after event `after_id` (all by
     default); returns how many events changed. Redacting again changes nothing."""
     return redact_pass(database_url, after_id, now=now, idle=idle).changed
@@ -179,8 +192,13 @@ def purge(database_url: str, older_than_days: int, now: float | None = None) -> 
     cutoff = (now or time.time()) - older_than_days * 86400
     engine = create_engine(database_url)
     with engine.begin() as connection:
-        stale = [row[0] for row in connection.execute(text(
-            "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"), {"cutoff": cutoff})]
+        stale = [
+            row[0]
+            for row in connection.execute(
+                text("SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"),
+                {"cutoff": cutoff},
+            )
+        ]
         for sender in stale:
             connection.execute(text("DELETE FROM events WHERE sender_id = :sender"), {"sender": sender})
     engine.dispose()

@@ -15,6 +15,7 @@ coordinators. So this launcher:
 Usage: python -m clinic.stack.action_server [--host H] [--port 5055] --actions actions
 (the other options are `rasa run actions`'s).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,15 +79,21 @@ def configure_logging(args: argparse.Namespace) -> None:
     """As `rasa run actions` does (rasa_sdk.__main__.main_from_args)."""
     utils.configure_colored_logging(args.loglevel)
     utils.configure_file_logging(
-        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME), args.log_file, args.loglevel, args.logging_config_file
+        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME),
+        args.log_file,
+        args.loglevel,
+        args.logging_config_file,
     )
     utils.update_sanic_log_level()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = create_argument_parser()
-    parser.add_argument("--host", default=os.environ.get("CLINIC_BIND_HOST", "127.0.0.1"),
-                        help="interface to listen on (default $CLINIC_BIND_HOST or 127.0.0.1)")  # fmt: skip
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("CLINIC_BIND_HOST", "127.0.0.1"),
+        help="interface to listen on (default $CLINIC_BIND_HOST or 127.0.0.1)",
+    )
     args = parser.parse_args(argv)
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token and not is_loopback(args.host):
@@ -97,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     if token:
         require_token(app, token)
     else:
-        logger.warning("ACTION_SERVER_TOKEN is not set: accepting unauthenticated calls on %s only", args.host)
+        logger.warning(
+            "ACTION_SERVER_TOKEN is not set: accepting unauthenticated calls on %s only", args.host
+        )
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     logger.info("Action endpoint is up and running on %s:%s", args.host, args.port)

@@ -1,5 +1,6 @@
 """Small clients for a running stack: a visitor's message over REST, and Rasa's HTTP API (on when
 the stack was started with an API token, as `make publish` needs: see clinic/stack/rasa_server.py)."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,8 @@ def status(stack: RasaStack, token: str) -> dict:
 
 def parse(stack: RasaStack, token: str, text: str) -> dict:
     body = json.dumps({"text": text}).encode()
-    request = urllib.request.Request(f"{stack.url}/model/parse?token={token}", data=body,
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    request = urllib.request.Request(
+        f"{stack.url}/model/parse?token={token}", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())

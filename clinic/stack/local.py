@@ -9,6 +9,7 @@ every server listens on 127.0.0.1, Rasa calls the action server with a fresh ACT
 (the action_endpoint section of the shipped endpoints.yml sends it), Rasa's API token, when a
 test wants the API, is passed in the environment, never on the command line, and with the widget
 Rasa accepts only the demo site's origin (CLINIC_ALLOWED_ORIGINS and --cors), as in production."""
+
 from __future__ import annotations
 
 import contextlib
@@ -115,8 +116,9 @@ class RasaStack:
         assert self.launch is not None
         launch, self.rasa_starts = self.launch, self.rasa_starts + 1
         log = self.workdir / ("rasa.log" if self.rasa_starts == 1 else f"rasa-{self.rasa_starts}.log")
-        rasa = start_rasa_server(launch.model, launch.port, launch.endpoints, log, launch.env, cors=launch.cors,
-                                 extra=launch.extra)  # fmt: skip
+        rasa = start_rasa_server(
+            launch.model, launch.port, launch.endpoints, log, launch.env, cors=launch.cors, extra=launch.extra
+        )
         if len(self.processes) > 1:
             self.processes[1] = rasa
         else:
@@ -189,18 +191,26 @@ def write_endpoints(workdir: Path, tracker_store: dict | str | None, lock_store:
 
 def start_action_server(port: int, log: Path, token: str) -> subprocess.Popen:
     env = server_env({"ACTION_SERVER_TOKEN": token})
-    return subprocess.Popen(action_server_command(port), cwd=ROOT, env=env, stdout=log.open("w"),
-                            stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        action_server_command(port), cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
 
 
 def start_rasa_server(
-    model: Path, port: int, endpoints: Path, log: Path, env: dict[str, str],
-    credentials: Path = ROOT / "credentials.yml", cors: list[str] | tuple[str, ...] = (),
+    model: Path,
+    port: int,
+    endpoints: Path,
+    log: Path,
+    env: dict[str, str],
+    credentials: Path = ROOT / "credentials.yml",
+    cors: list[str] | tuple[str, ...] = (),
     extra: list[str] | tuple[str, ...] = (),
-) -> subprocess.Popen:  # fmt: skip
+) -> subprocess.Popen:
     """Rasa as `make run` starts it; `env` holds `action_env(...)` and, for the API, RASA_API_TOKEN."""
     command = rasa_command(model, port, endpoints, credentials, cors, extra=extra)
-    return subprocess.Popen(command, cwd=ROOT, env=server_env(env), stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=server_env(env), stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
 
 
 def log_tail(path: Path, lines: int = 30) -> str:
@@ -212,8 +222,13 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 def start_widget_server(port: int, rasa_url: str, log: Path) -> subprocess.Popen:
     """widget/serve.py: the demo pages with the built widget, talking to Rasa at `rasa_url`."""
-    return subprocess.Popen([*widget_command(port, rasa_url), "--quiet"], cwd=ROOT, env=server_env(),
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        [*widget_command(port, rasa_url), "--quiet"],
+        cwd=ROOT,
+        env=server_env(),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def build_widget() -> None:
@@ -249,8 +264,13 @@ def rasa_stack(
     workdir = Path(tempfile.mkdtemp(prefix="rasa-stack-"))
     action_port, rasa_port = free_port(), free_port()
     token = secrets.token_urlsafe(24)
-    stack = RasaStack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", workdir, token,
-                      widget_port=widget_port)  # fmt: skip
+    stack = RasaStack(
+        f"http://127.0.0.1:{rasa_port}",
+        f"http://127.0.0.1:{action_port}",
+        workdir,
+        token,
+        widget_port=widget_port,
+    )
     env = {**action_env(action_port, token), **(rasa_env or {})}
     if api_token:
         env["RASA_API_TOKEN"] = api_token

@@ -12,6 +12,7 @@ Without `--interface`, Rasa listens on $CLINIC_BIND_HOST, else 127.0.0.1 (Rasa's
 
 Usage: RASA_API_TOKEN=... python -m clinic.stack.rasa_server run --model ... [other `rasa` options]
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,9 @@ def rasa_argv(args: list[str], token: str, default_host: str) -> list[str]:
     argv = ["rasa", *args]
     if args[:1] == ["run"] and token:
         argv += ["--enable-api", "--auth-token", token]
-    if args[:1] == ["run"] and not any(a in ("-i", "--interface") or a.startswith("--interface=") for a in args):
+    if args[:1] == ["run"] and not any(
+        a in ("-i", "--interface") or a.startswith("--interface=") for a in args
+    ):
         argv += ["--interface", default_host]
     return argv
 

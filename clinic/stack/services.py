@@ -15,6 +15,7 @@ Settings come from the environment (defaults in brackets):
   HANDOFF_WORKER_INTERVAL [30] seconds between the notification worker's rounds
   TRACKER_SQLITE_FILE  [var/tracker.db] the conversation store of endpoints.yml
 """
+
 from __future__ import annotations
 
 import os
@@ -99,24 +100,61 @@ class StackSettings:
 def action_server_command(port: int, host: str = LOOPBACK) -> list[str]:
     """The action server (clinic/stack/action_server.py: rasa_sdk's server, with a bind address
     and token check that `rasa run actions` lacks)."""
-    return [PYTHON, "-m", "clinic.stack.action_server", "--host", host, "--port", str(port), "--actions", "actions"]
+    return [
+        PYTHON,
+        "-m",
+        "clinic.stack.action_server",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--actions",
+        "actions",
+    ]
 
 
 def rasa_command(
-    model: Path, port: int, endpoints: Path, credentials: Path, cors: list[str] | tuple[str, ...],
-    host: str = LOOPBACK, extra: list[str] | tuple[str, ...] = (),
-) -> list[str]:  # fmt: skip
+    model: Path,
+    port: int,
+    endpoints: Path,
+    credentials: Path,
+    cors: list[str] | tuple[str, ...],
+    host: str = LOOPBACK,
+    extra: list[str] | tuple[str, ...] = (),
+) -> list[str]:
     """Rasa, through clinic/stack/rasa_server.py, which adds the API token from the environment
     (never on the command line, where `ps` shows it)."""
     return [
-        PYTHON, "-m", "clinic.stack.rasa_server", "run", "--model", str(model), "--port", str(port),
-        "--interface", host, "--endpoints", str(endpoints), "--credentials", str(credentials),
-        *(["--cors", *cors] if cors else []), *extra,
-    ]  # fmt: skip
+        PYTHON,
+        "-m",
+        "clinic.stack.rasa_server",
+        "run",
+        "--model",
+        str(model),
+        "--port",
+        str(port),
+        "--interface",
+        host,
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(credentials),
+        *(["--cors", *cors] if cors else []),
+        *extra,
+    ]
 
 
 def widget_command(port: int, rasa_url: str, host: str = LOOPBACK) -> list[str]:
-    return [PYTHON, str(ROOT / "widget" / "serve.py"), "--host", host, "--port", str(port), "--rasa-url", rasa_url]
+    return [
+        PYTHON,
+        str(ROOT / "widget" / "serve.py"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--rasa-url",
+        rasa_url,
+    ]
 
 
 def services(settings: StackSettings) -> list[Service]:
@@ -126,8 +164,12 @@ def services(settings: StackSettings) -> list[Service]:
         Service("actions", action_server_command(s.action_port, s.host)),
         Service("rasa", rasa_command(s.model, s.rasa_port, s.endpoints, s.credentials, s.origins, s.host)),
         Service("widget", widget_command(s.widget_port, os.environ.get("RASA_URL", s.rasa_url), s.host)),
-        Service("inbox", [PYTHON, "-m", "clinic.handoff.inbox", "--host", s.host, "--port", str(s.inbox_port)]),
-        Service("worker", [PYTHON, "-m", "clinic.handoff.cli", "worker", "--interval", f"{s.worker_interval:g}"]),
+        Service(
+            "inbox", [PYTHON, "-m", "clinic.handoff.inbox", "--host", s.host, "--port", str(s.inbox_port)]
+        ),
+        Service(
+            "worker", [PYTHON, "-m", "clinic.handoff.cli", "worker", "--interval", f"{s.worker_interval:g}"]
+        ),
         Service("privacy", [PYTHON, "-m", "clinic.privacy.cli", "loop"]),
     ]
 

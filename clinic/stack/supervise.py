@@ -15,6 +15,7 @@ this process's environment:
 
 Usage: python -m clinic.stack.supervise [--scaled] [--write-config-only]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -142,7 +143,9 @@ def rasa_ready(base_url: str, api_token: str = "") -> bool:
         return False
 
 
-def wait_for_rasa(settings: StackSettings, api_token: str, supervisord: subprocess.Popen, timeout: float = 300) -> bool:
+def wait_for_rasa(
+    settings: StackSettings, api_token: str, supervisord: subprocess.Popen, timeout: float = 300
+) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and supervisord.poll() is None:
         if rasa_ready(f"http://127.0.0.1:{settings.rasa_port}", api_token):
@@ -168,8 +171,9 @@ def run(settings: StackSettings) -> int:
     env = with_secrets(service_env(settings), settings.var_dir)
     # Its own session: Ctrl-C reaches only this process, which asks supervisord to stop the
     # services in order, instead of every service receiving SIGINT at once.
-    supervisord = subprocess.Popen([str(SUPERVISORD), "-n", "-c", str(config)], env=env, cwd=ROOT,
-                                   start_new_session=True)  # fmt: skip
+    supervisord = subprocess.Popen(
+        [str(SUPERVISORD), "-n", "-c", str(config)], env=env, cwd=ROOT, start_new_session=True
+    )
 
     def stop(signum: int, frame: object) -> None:
         if supervisord.poll() is None:
@@ -183,15 +187,21 @@ def run(settings: StackSettings) -> int:
     elif supervisord.poll() is None:
         print(f"Rasa has not loaded its model yet: see {settings.log_dir / 'rasa.log'}", flush=True)
     code = supervisord.wait()
-    print("Stopped." if code == 0 else f"supervisord exited with code {code}: see {settings.log_dir}/", flush=True)
+    print(
+        "Stopped." if code == 0 else f"supervisord exited with code {code}: see {settings.log_dir}/",
+        flush=True,
+    )
     return code
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scaled", action="store_true", help="PostgreSQL + Redis (endpoints.scaled.yml)")
-    parser.add_argument("--write-config-only", action="store_true",
-                        help="write var/supervisord.conf and print its path, start nothing")  # fmt: skip
+    parser.add_argument(
+        "--write-config-only",
+        action="store_true",
+        help="write var/supervisord.conf and print its path, start nothing",
+    )
     args = parser.parse_args(argv)
     settings = StackSettings.from_env(scaled=args.scaled)
     if args.write_config_only:

@@ -1,6 +1,7 @@
 """The whole assistant exactly as `make run` starts it (clinic/stack/supervise.py: supervisord and
 every service), in a temporary directory on free local ports, for the process-manager test and
 `make soak`. Nothing is mocked: real supervisord, real servers, real HTTP."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,8 +22,18 @@ from clinic.stack.services import StackSettings
 from clinic.stack.supervise import control, rasa_ready
 
 # Settings of the developer's shell that would leak into the stack under test.
-CLEARED = ("ACTION_SERVER_TOKEN", "ACTION_SERVER_URL", "RASA_API_TOKEN", "RASA_API_TOKEN_FILE", "CLINIC_BIND_HOST",
-           "TRACKER_DATABASE_URL", "CLINIC_ALLOWED_ORIGINS", "RASA_URL", "HANDOFF_WEBHOOK_URL", "SMTP_HOST")  # fmt: skip
+CLEARED = (
+    "ACTION_SERVER_TOKEN",
+    "ACTION_SERVER_URL",
+    "RASA_API_TOKEN",
+    "RASA_API_TOKEN_FILE",
+    "CLINIC_BIND_HOST",
+    "TRACKER_DATABASE_URL",
+    "CLINIC_ALLOWED_ORIGINS",
+    "RASA_URL",
+    "HANDOFF_WEBHOOK_URL",
+    "SMTP_HOST",
+)
 
 
 @dataclass
@@ -60,7 +71,9 @@ class SupervisedStack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.launcher.poll() is not None:
-                raise RuntimeError(f"clinic.stack.supervise exited with code {self.launcher.returncode}\n{self.logs()}")
+                raise RuntimeError(
+                    f"clinic.stack.supervise exited with code {self.launcher.returncode}\n{self.logs()}"
+                )
             with contextlib.suppress(OSError):
                 running = all(p["statename"] == "RUNNING" for p in self.all_info())
                 if running and self.rasa_answers():
@@ -85,25 +98,36 @@ class SupervisedStack:
 def stack_env(run_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(
-        CLINIC_RUN_DIR=str(run_dir), CLINIC_ENV="development",
-        RASA_PORT=str(free_port()), ACTION_SERVER_PORT=str(free_port()),
-        WIDGET_PORT=str(free_port()), INBOX_PORT=str(free_port()),
+        CLINIC_RUN_DIR=str(run_dir),
+        CLINIC_ENV="development",
+        RASA_PORT=str(free_port()),
+        ACTION_SERVER_PORT=str(free_port()),
+        WIDGET_PORT=str(free_port()),
+        INBOX_PORT=str(free_port()),
         HANDOFF_DATABASE_URL=f"sqlite:///{run_dir / 'handoffs.db'}",
-        HANDOFF_ENCRYPTION_KEY=generate_key(), INBOX_SECRET_KEY=os.urandom(24).hex(),
+        HANDOFF_ENCRYPTION_KEY=generate_key(),
+        INBOX_SECRET_KEY=os.urandom(24).hex(),
         RASA_TELEMETRY_ENABLED="false",
-    )  # fmt: skip
+    )
     env.update(extra or {})
     return env
 
 
 @contextlib.contextmanager
-def supervised_stack(extra_env: dict[str, str] | None = None, timeout: float = 240) -> Iterator[SupervisedStack]:
+def supervised_stack(
+    extra_env: dict[str, str] | None = None, timeout: float = 240
+) -> Iterator[SupervisedStack]:
     """Every service under supervisord, all RUNNING and Rasa answering, for the `with` block."""
     run_dir = Path(tempfile.mkdtemp(prefix="supervised-"))
     env = stack_env(run_dir, extra_env)
     settings = StackSettings.from_env(env)
-    launcher = subprocess.Popen([sys.executable, "-m", "clinic.stack.supervise"], cwd=ROOT, env=env,
-                                stdout=(run_dir / "launcher.log").open("w"), stderr=subprocess.STDOUT)  # fmt: skip
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "clinic.stack.supervise"],
+        cwd=ROOT,
+        env=env,
+        stdout=(run_dir / "launcher.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
     stack = SupervisedStack(settings, env, launcher)
     try:
         stack.wait_until_up(timeout)

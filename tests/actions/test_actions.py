@@ -1,4 +1,5 @@
 """Custom actions, run with rasa_sdk trackers and the real domain and handoff store."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,10 +31,21 @@ def domain() -> dict[str, Any]:
     return document
 
 
-def tracker(slots: dict[str, Any] | None = None, latest: dict[str, Any] | None = None,
-            events: list[dict[str, Any]] | None = None) -> Tracker:  # fmt: skip
-    return Tracker("visitor-1", slots or {}, latest or {}, events or [], False, None,
-                   {"name": "handoff_form"}, "action_listen")  # fmt: skip
+def tracker(
+    slots: dict[str, Any] | None = None,
+    latest: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> Tracker:
+    return Tracker(
+        "visitor-1",
+        slots or {},
+        latest or {},
+        events or [],
+        False,
+        None,
+        {"name": "handoff_form"},
+        "action_listen",
+    )
 
 
 def run(action, track: Tracker, domain: dict[str, Any]):
@@ -43,28 +55,40 @@ def run(action, track: Tracker, domain: dict[str, Any]):
 
 
 def test_clarify_offers_the_candidate_topics_as_buttons(domain) -> None:
-    latest = {"intent_ranking": [
-        {"name": "nlu_fallback", "confidence": 0.5},
-        {"name": "faq", "confidence": 0.31, "intent_response_key": "faq/iv_risks"},
-        {"name": "faq", "confidence": 0.22, "intent_response_key": "faq/safety_overview"},
-        {"name": "greet", "confidence": 0.2, "intent_response_key": "greet"},
-        {"name": "faq", "confidence": 0.05, "intent_response_key": "faq/routes"},
-    ]}  # fmt: skip
+    latest = {
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.5},
+            {"name": "faq", "confidence": 0.31, "intent_response_key": "faq/iv_risks"},
+            {"name": "faq", "confidence": 0.22, "intent_response_key": "faq/safety_overview"},
+            {"name": "greet", "confidence": 0.2, "intent_response_key": "greet"},
+            {"name": "faq", "confidence": 0.05, "intent_response_key": "faq/routes"},
+        ]
+    }
     messages, _ = run(ActionClarify(), tracker(latest=latest), domain)
     buttons = messages[0]["buttons"]
     assert messages[0]["response"] == "utter_clarify"
-    assert [b["title"] for b in buttons] == ["Risks of the IV (through a vein)", "Which way is safer", "Something else"]
+    assert [b["title"] for b in buttons] == [
+        "Risks of the IV (through a vein)",
+        "Which way is safer",
+        "Something else",
+    ]
     assert buttons[0]["payload"] == '/choose_topic{"topic": "iv_risks"}'
 
 
 def test_clarify_says_so_honestly_when_there_is_nothing_to_offer(domain) -> None:
-    latest = {"intent_ranking": [{"name": "nlu_fallback", "confidence": 0.5},
-                                 {"name": "greet", "confidence": 0.4, "intent_response_key": "greet"}]}  # fmt: skip
+    latest = {
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.5},
+            {"name": "greet", "confidence": 0.4, "intent_response_key": "greet"},
+        ]
+    }
     messages, _ = run(ActionClarify(), tracker(latest=latest), domain)
     assert messages[0]["response"] == "utter_default"
 
 
-@pytest.mark.parametrize("topic, response", [("routes", "utter_faq/routes"), ("not_a_topic", "utter_default")])
+@pytest.mark.parametrize(
+    "topic, response", [("routes", "utter_faq/routes"), ("not_a_topic", "utter_default")]
+)
 def test_a_picked_topic_gets_exactly_that_answer(domain, topic: str, response: str) -> None:
     latest = {"entities": [{"entity": "topic", "value": topic}]}
     messages, _ = run(ActionAnswerChosenTopic(), tracker(latest=latest), domain)
@@ -83,16 +107,27 @@ def test_form_validation_re_asks_with_a_clear_message() -> None:
     result, said = validate("handoff_contact", "ann@", {"handoff_contact_method": "email"})
     assert result == {"handoff_contact": None} and "name@example.com" in said[0]
     assert validate("handoff_contact", "212-555-0187", {"handoff_contact_method": "phone"})[0] == {
-        "handoff_contact": "+12125550187"}
+        "handoff_contact": "+12125550187"
+    }
     assert validate("handoff_contact_method", "ann@example.org")[0] == {
-        "handoff_contact_method": "email", "handoff_contact": "ann@example.org"}  # fmt: skip
+        "handoff_contact_method": "email",
+        "handoff_contact": "ann@example.org",
+    }
     assert validate("handoff_contact_method", "pigeon")[0] == {"handoff_contact_method": None}
     assert validate("handoff_best_time", "skip")[0] == {"handoff_best_time": ""}
 
 
 def test_topic_note_is_prefilled_from_the_conversation(domain) -> None:
-    events = [{"event": "user", "text": "iv?", "parse_data": {"intent": {"name": "faq"}, "response_selector": {
-        "faq": {"response": {"intent_response_key": "faq/iv_risks"}}}}}]
+    events = [
+        {
+            "event": "user",
+            "text": "iv?",
+            "parse_data": {
+                "intent": {"name": "faq"},
+                "response_selector": {"faq": {"response": {"intent_response_key": "faq/iv_risks"}}},
+            },
+        }
+    ]
     messages, _ = run(ActionAskHandoffTopicNote(), tracker(events=events), domain)
     assert "Risks of the IV (through a vein)" in messages[0]["text"]
     assert messages[0]["buttons"][0]["payload"] == "/use_topics"
@@ -102,11 +137,20 @@ def test_correcting_the_contact_clears_it_and_the_consent() -> None:
     latest = {"entities": [{"entity": "handoff_field", "value": "handoff_contact"}]}
     _, events = run(ActionCorrectHandoff(), tracker(latest=latest), {})
     assert {(e["name"], e["value"]) for e in events} == {
-        ("handoff_contact", None), ("handoff_consent", None), ("handoff_contact_method", None)}
+        ("handoff_contact", None),
+        ("handoff_consent", None),
+        ("handoff_contact_method", None),
+    }
 
 
-FILLED = {"handoff_name": "Ann", "handoff_contact_method": "email", "handoff_contact": "ann@example.org",
-          "handoff_best_time": "", "handoff_topic_note": "", "handoff_consent": True}  # fmt: skip
+FILLED = {
+    "handoff_name": "Ann",
+    "handoff_contact_method": "email",
+    "handoff_contact": "ann@example.org",
+    "handoff_best_time": "",
+    "handoff_topic_note": "",
+    "handoff_consent": True,
+}
 
 
 @pytest.fixture
@@ -116,6 +160,7 @@ def store_at(monkeypatch, tmp_path):
         monkeypatch.setenv("HANDOFF_ENCRYPTION_KEY", generate_key())
         monkeypatch.setenv("CLINIC_ENV", "test")
         handoff_submit.store.cache_clear()
+
     yield configure
     handoff_submit.store.cache_clear()
 
@@ -156,8 +201,16 @@ STARTED = {"event": "active_loop", "name": "handoff_form", "timestamp": 1_700_00
 def visitor(sender: str, client: str | None = None, slots: dict[str, Any] | None = None) -> Tracker:
     """A tracker at the submit step: the form was started, the visitor consented."""
     metadata = {"client_id": client} if client else {}
-    events = [{"event": "user", "text": "talk to someone", "timestamp": 1_700_000_000, "metadata": metadata,
-               "parse_data": {"intent": {"name": "request_human"}}}, STARTED]  # fmt: skip
+    events = [
+        {
+            "event": "user",
+            "text": "talk to someone",
+            "timestamp": 1_700_000_000,
+            "metadata": metadata,
+            "parse_data": {"intent": {"name": "request_human"}},
+        },
+        STARTED,
+    ]
     return Tracker(sender, {**FILLED, **(slots or {})}, events[0], events, False, None, {}, "action_listen")
 
 
@@ -166,7 +219,9 @@ def test_consent_marks_the_request_pending_until_it_is_confirmed() -> None:
     assert validate("handoff_consent", False)[0] == {"handoff_consent": False}
 
 
-def test_a_retried_submit_gets_the_same_request_even_if_it_was_handled_meanwhile(domain, store_at, tmp_path) -> None:
+def test_a_retried_submit_gets_the_same_request_even_if_it_was_handled_meanwhile(
+    domain, store_at, tmp_path
+) -> None:
     """The action server died after committing: the visitor's retry must not make a second one."""
     store_at(f"sqlite:///{tmp_path / 'h.db'}")
     _, first = run(ActionSubmitHandoff(), visitor("visitor-r"), domain)
@@ -186,7 +241,9 @@ def test_too_many_requests_from_one_client_get_a_kind_answer(domain, store_at, t
     monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "clinic.yml"))
     store_at(f"sqlite:///{tmp_path / 'h.db'}")
     for number in range(2):
-        messages, _ = run(ActionSubmitHandoff(), visitor(f"script-{number}", client="c0ffee-client-hash"), domain)
+        messages, _ = run(
+            ActionSubmitHandoff(), visitor(f"script-{number}", client="c0ffee-client-hash"), domain
+        )
         assert "Your request is in" in messages[0]["text"]
     messages, events = run(ActionSubmitHandoff(), visitor("script-2", client="c0ffee-client-hash"), domain)
     assert messages[0]["response"] == "utter_handoff_rate_limited" and messages[0]["clinic_phone"]
@@ -197,7 +254,9 @@ def test_too_many_requests_from_one_client_get_a_kind_answer(domain, store_at, t
     assert "Your request is in" in messages[0]["text"]
 
 
-def test_declining_a_retry_says_honestly_whether_the_request_had_reached_us(domain, store_at, tmp_path) -> None:
+def test_declining_a_retry_says_honestly_whether_the_request_had_reached_us(
+    domain, store_at, tmp_path
+) -> None:
     store_at(f"sqlite:///{tmp_path / 'h.db'}")
     messages, events = run(ActionAbandonHandoff(), visitor("visitor-a"), domain)
     assert messages[0]["response"] == "utter_handoff_not_sent"
@@ -214,8 +273,15 @@ def test_declining_a_retry_says_honestly_whether_the_request_had_reached_us(doma
 def test_submit_keeps_the_titles_of_the_topics_the_visitor_saw(domain, store_at, tmp_path) -> None:
     """The record carries the titles from the domain the action got, so the inbox needs no content."""
     store_at(f"sqlite:///{tmp_path / 'h.db'}")
-    asked = {"event": "user", "text": "is the drip risky?", "timestamp": 1_699_999_990, "parse_data": {
-        "intent": {"name": "faq"}, "response_selector": {"faq": {"response": {"intent_response_key": "faq/iv_risks"}}}}}
+    asked = {
+        "event": "user",
+        "text": "is the drip risky?",
+        "timestamp": 1_699_999_990,
+        "parse_data": {
+            "intent": {"name": "faq"},
+            "response_selector": {"faq": {"response": {"intent_response_key": "faq/iv_risks"}}},
+        },
+    }
     events = [asked, *visitor("visitor-titles").events]
     track = Tracker("visitor-titles", FILLED, events[-2], events, False, None, {}, "action_listen")
     _, result = run(ActionSubmitHandoff(), track, domain)

@@ -1,4 +1,5 @@
 """The handoff record's transcript, topics and reason are read correctly from tracker events."""
+
 from __future__ import annotations
 
 from actions.conversation import (
@@ -23,25 +24,47 @@ def bot(text: str, response: str) -> dict:
 
 
 def test_transcript_keeps_visitor_and_bot_messages_in_order() -> None:
-    events = [user("is it safe", "faq", "safety_overview"), bot("It depends.", "utter_faq/safety_overview"),
-              {"event": "action", "name": "action_listen"}]  # fmt: skip
+    events = [
+        user("is it safe", "faq", "safety_overview"),
+        bot("It depends.", "utter_faq/safety_overview"),
+        {"event": "action", "name": "action_listen"},
+    ]
     lines = transcript(events)
-    assert [(line["role"], line["text"]) for line in lines] == [("visitor", "is it safe"), ("bot", "It depends.")]
+    assert [(line["role"], line["text"]) for line in lines] == [
+        ("visitor", "is it safe"),
+        ("bot", "It depends."),
+    ]
     assert lines[0]["at"].startswith("2023-11-14T22:13:20")
 
 
 def test_topics_come_from_answers_and_picked_buttons_once_each() -> None:
-    picked = {"event": "user", "text": "/choose_topic", "parse_data": {
-        "intent": {"name": "choose_topic"}, "entities": [{"entity": "topic", "value": "routes"}]}}
+    picked = {
+        "event": "user",
+        "text": "/choose_topic",
+        "parse_data": {
+            "intent": {"name": "choose_topic"},
+            "entities": [{"entity": "topic", "value": "routes"}],
+        },
+    }
     events = [user("iv risks?", "faq", "iv_risks"), picked, user("iv again", "faq", "iv_risks")]
     assert topics_discussed(events) == ["iv_risks", "routes"]
 
 
 def test_reason_out_of_scope_low_confidence_personal_or_asked() -> None:
     ask = user("talk to someone", "request_human")
-    assert handoff_reason([user("cost?", "out_of_scope"), bot("Sorry", "utter_out_of_scope"), ask], []) == "out_of_scope"
-    assert handoff_reason([user("xx", "nlu_fallback"), bot("Sorry", "utter_default"), ask], []) == "low_confidence"
-    personal = [user("right for me?", "faq", "right_for_me"), bot("I can't tell", "utter_faq/right_for_me"), ask]
+    assert (
+        handoff_reason([user("cost?", "out_of_scope"), bot("Sorry", "utter_out_of_scope"), ask], [])
+        == "out_of_scope"
+    )
+    assert (
+        handoff_reason([user("xx", "nlu_fallback"), bot("Sorry", "utter_default"), ask], [])
+        == "low_confidence"
+    )
+    personal = [
+        user("right for me?", "faq", "right_for_me"),
+        bot("I can't tell", "utter_faq/right_for_me"),
+        ask,
+    ]
     assert handoff_reason(personal, ["right_for_me"]) == "personal_question"
     assert handoff_reason([ask], ["right_for_me"]) == "visitor_asked"
 
@@ -56,8 +79,14 @@ def test_the_client_id_comes_from_the_latest_message_of_this_session_that_has_on
         return {**user(text, "greet"), "metadata": metadata}
 
     old = said("hi", {"client_id": "old-session-hash"})
-    events = [old, {"event": "session_started"}, said("a", {"client_id": "hash-1"}), said("b", {}),
-              said("c", ["not", "a", "mapping"]), said("d", {"client_id": 12345})]  # fmt: skip
+    events = [
+        old,
+        {"event": "session_started"},
+        said("a", {"client_id": "hash-1"}),
+        said("b", {}),
+        said("c", ["not", "a", "mapping"]),
+        said("d", {"client_id": 12345}),
+    ]
     assert client_id(events) == "hash-1"
     assert client_id([old, {"event": "session_started"}, said("a", None)]) is None
     assert client_id([said("x", {"client_id": "h" * 500})]) is None, "nothing unreasonable"

@@ -1,4 +1,5 @@
 """What visitors type into the handoff form is understood and checked."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,11 +7,19 @@ import pytest
 from clinic.contact import check_contact, check_name, contact_method, optional_text
 
 
-@pytest.mark.parametrize("text, method", [
-    ("email", "email"), ("E-mail please", "email"), ("ann@example.org", "email"),
-    ("phone", "phone"), ("call me", "phone"), ("text my cell", "phone"), ("212 555 0187", "phone"),
-    ("carrier pigeon", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, method",
+    [
+        ("email", "email"),
+        ("E-mail please", "email"),
+        ("ann@example.org", "email"),
+        ("phone", "phone"),
+        ("call me", "phone"),
+        ("text my cell", "phone"),
+        ("212 555 0187", "phone"),
+        ("carrier pigeon", None),
+    ],
+)
 def test_contact_method(text: str, method) -> None:
     assert contact_method(text) == method
 
@@ -45,12 +54,19 @@ def test_optional_answers_are_trimmed() -> None:
     assert len(optional_text("x" * 1000)) == 300
 
 
-@pytest.mark.parametrize("text, is_contact", [
-    ("ann.quixote@example.org", True), ("my email is stop.now@example.com.", True),
-    ("(617) 555-0199", True), ("call me at +1 415 555 0123", True),
-    ("stop", False), ("is the iv safe? ann@example.org", False), ("I'm 45", False),
-    ("1234 5678 9012 3456 7890 1234", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, is_contact",
+    [
+        ("ann.quixote@example.org", True),
+        ("my email is stop.now@example.com.", True),
+        ("(617) 555-0199", True),
+        ("call me at +1 415 555 0123", True),
+        ("stop", False),
+        ("is the iv safe? ann@example.org", False),
+        ("I'm 45", False),
+        ("1234 5678 9012 3456 7890 1234", False),
+    ],
+)
 def test_the_guard_recognises_a_message_that_is_only_contact_data(text: str, is_contact: bool) -> None:
     from clinic.nlp.contact_details_guard import is_contact_detail
 

@@ -4,6 +4,7 @@ A cycle works until someone moves an import, and then fails at start-up with a h
 module (the old handoff store and its notifications imported each other). Every import
 statement counts here, also the ones inside functions or under TYPE_CHECKING.
 """
+
 from __future__ import annotations
 
 import ast
@@ -51,7 +52,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         stack.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == "open":
-                found.append(stack[stack.index(target):] + [target])
+                found.append(stack[stack.index(target) :] + [target])
             elif target not in state:
                 visit(target)
         stack.pop()
@@ -87,7 +88,9 @@ def test_each_handoff_module_imports_alone_in_a_fresh_interpreter() -> None:
     names += ["clinic.settings", "clinic.contact", "clinic.faq"]
 
     def import_alone(name: str) -> tuple[str, int, str]:
-        result = subprocess.run([sys.executable, "-c", f"import {name}"], cwd=ROOT, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-c", f"import {name}"], cwd=ROOT, capture_output=True, text=True
+        )
         return name, result.returncode, result.stderr[-500:]
 
     with ThreadPoolExecutor(max_workers=4) as pool:

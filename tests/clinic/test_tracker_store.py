@@ -1,5 +1,6 @@
 """The project's tracker store reads back exactly what Rasa's own SQL store reads, from the same
 rows, on SQLite and PostgreSQL; SQLite runs in WAL mode, so a reader does not block the bot."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,17 +34,31 @@ def store_settings(request, tmp_path: Path) -> Iterator[dict]:
 def conversation(sender: str) -> DialogueStateTracker:
     """Two sessions with the kinds of events the bot stores: messages with parse data, answers
     with custom data, slots, a form and its end."""
-    user = ev.UserUttered("risks of the drip?", {"name": "faq", "confidence": 0.93},
-                       [{"entity": "route", "value": "intravenous", "start": 13, "end": 17}],
-                       parse_data={"response_selector": {"faq": {"response": {"intent_response_key": "faq/iv_risks"}}}})  # fmt: skip
+    user = ev.UserUttered(
+        "risks of the drip?",
+        {"name": "faq", "confidence": 0.93},
+        [{"entity": "route", "value": "intravenous", "start": 13, "end": 17}],
+        parse_data={"response_selector": {"faq": {"response": {"intent_response_key": "faq/iv_risks"}}}},
+    )
     events: list[ev.Event] = [
-        ev.ActionExecuted("action_session_start"), ev.SessionStarted(), ev.ActionExecuted("action_listen"), user,
+        ev.ActionExecuted("action_session_start"),
+        ev.SessionStarted(),
+        ev.ActionExecuted("action_listen"),
+        user,
         ev.BotUttered("Infusing cells into a vein...", {"custom": {"kind": "source", "quotes": ["..."]}}),
-        ev.ActionExecuted("action_listen"), ev.UserUttered("old session ends"), ev.ActionExecuted("action_session_start"),
-        ev.SessionStarted(), ev.ActionExecuted("action_listen"), ev.UserUttered("talk to someone", {"name": "handoff"}),
-        ev.ActionExecuted("handoff_form"), ev.ActiveLoop("handoff_form"), ev.SlotSet("requested_slot", "handoff_name"),
-        ev.SlotSet("handoff_name", "Ann"), ev.ActiveLoop(None), ev.ActionExecuted("action_listen"),
-    ]  # fmt: skip
+        ev.ActionExecuted("action_listen"),
+        ev.UserUttered("old session ends"),
+        ev.ActionExecuted("action_session_start"),
+        ev.SessionStarted(),
+        ev.ActionExecuted("action_listen"),
+        ev.UserUttered("talk to someone", {"name": "handoff"}),
+        ev.ActionExecuted("handoff_form"),
+        ev.ActiveLoop("handoff_form"),
+        ev.SlotSet("requested_slot", "handoff_name"),
+        ev.SlotSet("handoff_name", "Ann"),
+        ev.ActiveLoop(None),
+        ev.ActionExecuted("action_listen"),
+    ]
     return DialogueStateTracker.from_events(sender, events, DOMAIN.slots)
 
 
@@ -67,7 +82,9 @@ def test_reads_what_rasa_reads_from_the_same_rows(store_settings: dict) -> None:
         theirs = asyncio.run(getattr(rasas, fetch)("visitor-1"))
         assert list(mine.events) == list(theirs.events)
         assert mine.current_slot_values() == theirs.current_slot_values()
-    assert len(asyncio.run(ours.retrieve_full_tracker("visitor-1")).events) == len(conversation("x").events) + 2
+    assert (
+        len(asyncio.run(ours.retrieve_full_tracker("visitor-1")).events) == len(conversation("x").events) + 2
+    )
     latest = asyncio.run(ours.retrieve("visitor-1"))
     assert isinstance(latest.events[0], ev.SessionStarted) and list(latest.events) == list(tracker.events)
     assert "talk to someone" in [getattr(event, "text", None) for event in latest.events]
@@ -79,7 +96,9 @@ def test_rasa_reads_what_it_writes(store_settings: dict) -> None:
     rasas = SQLTrackerStore(domain=DOMAIN, **store_settings)
     asyncio.run(rasas.save(conversation("visitor-2")))
     ours = ClinicSQLTrackerStore(domain=DOMAIN, **store_settings)
-    assert list(asyncio.run(ours.retrieve("visitor-2")).events) == list(asyncio.run(rasas.retrieve("visitor-2")).events)
+    assert list(asyncio.run(ours.retrieve("visitor-2")).events) == list(
+        asyncio.run(rasas.retrieve("visitor-2")).events
+    )
 
 
 def test_sqlite_runs_in_wal_mode_and_readers_do_not_block_saves(tmp_path: Path) -> None:

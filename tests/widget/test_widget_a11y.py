@@ -129,8 +129,11 @@ def assert_panel_fits(chat: Chat, width: int, height: int) -> None:
     assert box["x"] >= 0 and box["y"] >= 0, box
     assert box["x"] + box["width"] <= width + 0.5, box
     assert box["y"] + box["height"] <= height + 0.5, box
-    for control in (chat.input, chat.panel.get_by_role("button", name="Send"),
-                    chat.panel.get_by_role("button", name="Close chat")):  # fmt: skip
+    for control in (
+        chat.input,
+        chat.panel.get_by_role("button", name="Send"),
+        chat.panel.get_by_role("button", name="Close chat"),
+    ):
         expect(control).to_be_in_viewport()
 
 

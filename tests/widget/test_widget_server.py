@@ -48,7 +48,14 @@ def test_pages_and_widget_are_served(stack: RasaStack) -> None:
 
 
 def test_nothing_outside_the_two_folders(stack: RasaStack) -> None:
-    for path in ("../serve.py", "%2e%2e/serve.py", "widget/../serve.py", "widget/%2e%2e/src/widget.js",
-                 "widget/..%2fserve.py", "..%2f..%2fcredentials.yml", "nope.html"):  # fmt: skip
+    for path in (
+        "../serve.py",
+        "%2e%2e/serve.py",
+        "widget/../serve.py",
+        "widget/%2e%2e/src/widget.js",
+        "widget/..%2fserve.py",
+        "..%2f..%2fcredentials.yml",
+        "nope.html",
+    ):
         status, _, _ = fetch(stack.page(path))
         assert status == 404, path

@@ -6,6 +6,7 @@ Fast: reads the files only, no Rasa, no training.
 
 Usage: python -m clinic.content.check [--root DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,14 @@ def run_checks(project: Project) -> list[Problem]:
     problems: list[Problem] = []
     docs = [read_topic(p) for p in project.topic_files()]
     if not docs:
-        problems.append(error(project.topics_dir, 1, "there are no topic files",
-                              "add one file per answer in content/topics (docs/editors.md)"))
+        problems.append(
+            error(
+                project.topics_dir,
+                1,
+                "there are no topic files",
+                "add one file per answer in content/topics (docs/editors.md)",
+            )
+        )
     for doc in docs:
         problems += check_topic(doc, project.article)
     nlu = []
@@ -45,8 +52,10 @@ def run_checks(project: Project) -> list[Problem]:
 
 def report(project: Project, problems: list[Problem]) -> str:
     lines = [p.format(project.relative(p.path)) for p in problems]
-    checked = (f"{len(project.topic_files())} topic files, content/terms.yml, domain.yml, "
-               f"{len(project.hand_written_nlu_files())} NLU files")
+    checked = (
+        f"{len(project.topic_files())} topic files, content/terms.yml, domain.yml, "
+        f"{len(project.hand_written_nlu_files())} NLU files"
+    )
     return "\n".join(lines + [summary(problems, checked)])
 
 
@@ -58,4 +67,3 @@ def main(argv: list[str] | None = None) -> int:
     problems = run_checks(project)
     print(report(project, problems))
     return 1 if any(p.is_error for p in problems) else 0
-

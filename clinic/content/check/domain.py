@@ -3,6 +3,7 @@
 Responses are sent by rules and stories (data/**/*.yml, `- action: utter_...`), by the custom
 actions (actions/*.py, `response="utter_..."`), and by a few of Rasa's own actions.
 """
+
 from __future__ import annotations
 
 import ast
@@ -48,7 +49,11 @@ def responses_in_code(actions_dir: Path) -> set[str]:
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("utter_"):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value.startswith("utter_")
+            ):
                 found.add(node.value)
     return found
 
@@ -56,7 +61,14 @@ def responses_in_code(actions_dir: Path) -> set[str]:
 def check_domain(domain: Path, data_dir: Path, actions_dir: Path, skip: set[Path]) -> list[Problem]:
     root, syntax = compose(domain)
     if syntax:
-        return [error(domain, syntax.line, syntax.message, syntax.fix + " (domain.yml is a developer's file: tell them)")]
+        return [
+            error(
+                domain,
+                syntax.line,
+                syntax.message,
+                syntax.fix + " (domain.yml is a developer's file: tell them)",
+            )
+        ]
     sections = {k: v for k, _, v in mapping_items(root)}
     used = actions_in_data(data_dir, skip) | responses_in_code(actions_dir) | BUILT_IN
     forms = bool(mapping_items(sections.get("forms")))
@@ -65,6 +77,12 @@ def check_domain(domain: Path, data_dir: Path, actions_dir: Path, skip: set[Path
         base = name.split("/", 1)[0]  # utter_chitchat/ask_name is sent by action utter_chitchat
         if name in used or base in used or (forms and name.startswith("utter_ask_")):
             continue
-        problems.append(warning(domain, line_of(key), f"the response {name} is never sent: no rule, story or custom action uses it",
-                                "delete it from domain.yml, or ask the developer to add a rule that sends it"))
+        problems.append(
+            warning(
+                domain,
+                line_of(key),
+                f"the response {name} is never sent: no rule, story or custom action uses it",
+                "delete it from domain.yml, or ask the developer to add a rule that sends it",
+            )
+        )
     return problems

@@ -3,6 +3,7 @@
 Compares the topics' examples with each other and with the hand-written NLU files
 (data/nlu/*.yml except the generated faq.yml), ignoring case and spacing.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,7 @@ ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 class Example:
     path: Path
     line: int
-    owner: str   # "topic iv_risks" or "intent greet"
+    owner: str  # "topic iv_risks" or "intent greet"
     text: str
 
     @property
@@ -42,7 +43,9 @@ def nlu_examples(path: Path) -> tuple[list[Example], list[Problem]]:
     """Examples of a Rasa NLU file with their lines; a syntax error is a problem too."""
     root, syntax = compose(path)
     if syntax:
-        return [], [error(path, syntax.line, syntax.message, syntax.fix + " (this is a developer's file: tell them)")]
+        return [], [
+            error(path, syntax.line, syntax.message, syntax.fix + " (this is a developer's file: tell them)")
+        ]
     found = []
     for key, _, value in mapping_items(root):
         if key != "nlu":
@@ -62,7 +65,9 @@ def nlu_examples(path: Path) -> tuple[list[Example], list[Problem]]:
             for entry in sequence_items(examples):  # the long form: `- text: ...`
                 text_node = dict((k, v) for k, _, v in mapping_items(entry)).get("text")
                 if isinstance(text_node, yaml.ScalarNode):
-                    found.append(Example(path, line_of(text_node), owner, ANNOTATION.sub(r"\1", text_node.value)))
+                    found.append(
+                        Example(path, line_of(text_node), owner, ANNOTATION.sub(r"\1", text_node.value))
+                    )
     return found, []
 
 
@@ -81,18 +86,33 @@ def duplicate_problems(topics: list[Example], nlu: list[Example], shown) -> list
         if earlier is None:
             first[example.key] = example
         elif earlier.owner == example.owner:
-            problems.append(error(example.path, example.line,
-                                  f"the example \"{example.text}\" is listed twice in this topic (also on line {earlier.line})",
-                                  "delete one of the two lines"))
+            problems.append(
+                error(
+                    example.path,
+                    example.line,
+                    f'the example "{example.text}" is listed twice in this topic (also on line {earlier.line})',
+                    "delete one of the two lines",
+                )
+            )
         else:
-            problems.append(error(example.path, example.line,
-                                  f"the example \"{example.text}\" is also an example of {earlier.owner} "
-                                  f"({shown(earlier.path)}:{earlier.line}); the bot cannot learn two answers for one question",
-                                  "keep it in the topic that answers it best and delete it from the other, or reword one of them"))
+            problems.append(
+                error(
+                    example.path,
+                    example.line,
+                    f'the example "{example.text}" is also an example of {earlier.owner} '
+                    f"({shown(earlier.path)}:{earlier.line}); the bot cannot learn two answers for one question",
+                    "keep it in the topic that answers it best and delete it from the other, or reword one of them",
+                )
+            )
         other = nlu_by_key.get(example.key)
         if other is not None:
-            problems.append(error(example.path, example.line,
-                                  f"the example \"{example.text}\" is also an example of {other.owner} ({shown(other.path)}:{other.line})",
-                                  "delete it here if the bot should answer it that way, or ask the developer to remove it from "
-                                  f"{shown(other.path)}"))
+            problems.append(
+                error(
+                    example.path,
+                    example.line,
+                    f'the example "{example.text}" is also an example of {other.owner} ({shown(other.path)}:{other.line})',
+                    "delete it here if the bot should answer it that way, or ask the developer to remove it from "
+                    f"{shown(other.path)}",
+                )
+            )
     return problems

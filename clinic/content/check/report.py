@@ -3,6 +3,7 @@
 Every problem is one line an editor can act on:
     content/topics/iv_risks.yml:12: ERROR: <what is wrong>. Fix: <what to do, in plain English>
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -11,6 +11,7 @@ Dates are UTC days and both are included. --db is an SQLAlchemy URL
 (sqlite:///var/tracker.db, postgresql://user:password@host:5432/rasa) or a path to an SQLite file;
 the default is the bot's own store, var/tracker.db.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,9 +47,9 @@ class TopicCount:
 class GapReport:
     groups: list[Group]
     topics: list[TopicCount]
-    messages: int        # visitor messages read (typed, not button clicks)
-    unanswered: int      # of which got a fallback, clarification or out-of-scope reply
-    conversations: int   # conversations with an unanswered message
+    messages: int  # visitor messages read (typed, not button clicks)
+    unanswered: int  # of which got a fallback, clarification or out-of-scope reply
+    conversations: int  # conversations with an unanswered message
     since: date | None
     until: date | None
 
@@ -63,8 +64,12 @@ def database_url(value: str | None, project: Project) -> str:
     return value if "://" in value else f"sqlite:///{Path(value).resolve()}"
 
 
-def build_report(db_url: str, since: date | None = None, until: date | None = None,
-                 topic_titles: dict[str, str] | None = None) -> GapReport:
+def build_report(
+    db_url: str,
+    since: date | None = None,
+    until: date | None = None,
+    topic_titles: dict[str, str] | None = None,
+) -> GapReport:
     engine = sa.create_engine(db_url)
     try:
         start = day_start(since) if since else None
@@ -88,10 +93,19 @@ def build_report(db_url: str, since: date | None = None, until: date | None = No
     finally:
         engine.dispose()
     titles = topic_titles or {}
-    topics = [TopicCount(t, titles.get(t, ""), n, typed[t], clicked[t])
-              for t, n in sorted(answered.items(), key=lambda item: (-item[1], item[0]))]
-    return GapReport(group_messages(unanswered), topics, messages, len(unanswered),
-                     len({m.sender for m in unanswered}), since, until)
+    topics = [
+        TopicCount(t, titles.get(t, ""), n, typed[t], clicked[t])
+        for t, n in sorted(answered.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return GapReport(
+        group_messages(unanswered),
+        topics,
+        messages,
+        len(unanswered),
+        len({m.sender for m in unanswered}),
+        since,
+        until,
+    )
 
 
 def _when(timestamp: float) -> str:
@@ -121,8 +135,10 @@ def _group_lines(rank: int, group: Group) -> list[str]:
     lines += [indent + more for more in wrapped[1:]]
     others = group.other_wordings
     for other in others[:SIMILAR_SHOWN]:
-        lines += [indent + ("also: " if i == 0 else "      ") + part
-                  for i, part in enumerate(textwrap.wrap(other, WORDING_WIDTH - 6))]
+        lines += [
+            indent + ("also: " if i == 0 else "      ") + part
+            for i, part in enumerate(textwrap.wrap(other, WORDING_WIDTH - 6))
+        ]
     if len(others) > SIMILAR_SHOWN:
         lines.append(f"{indent}(and {len(others) - SIMILAR_SHOWN} more wordings: see --csv)")
     return lines
@@ -147,15 +163,30 @@ def format_report(report: GapReport, top: int = 30) -> str:
     if report.topics:
         lines.append(f"{'#':>3}  {'Times':>5}  {'Typed':>5}  {'Button':>6}  {'Topic':<20}  Title")
         for rank, topic in enumerate(report.topics[:top], 1):
-            lines.append(f"{rank:>3}  {topic.answered:>5}  {topic.typed:>5}  {topic.buttons:>6}  "
-                         f"{topic.topic:<20}  {topic.title}")
+            lines.append(
+                f"{rank:>3}  {topic.answered:>5}  {topic.typed:>5}  {topic.buttons:>6}  "
+                f"{topic.topic:<20}  {topic.title}"
+            )
     else:
         lines.append("No curated answers were given in this period.")
     return "\n".join(lines)
 
 
-CSV_COLUMNS = ["section", "rank", "count", "conversations", "bot_replied", "visitors_wrote",
-               "also_worded_as", "topic", "title", "typed", "buttons", "first_seen", "last_seen"]
+CSV_COLUMNS = [
+    "section",
+    "rank",
+    "count",
+    "conversations",
+    "bot_replied",
+    "visitors_wrote",
+    "also_worded_as",
+    "topic",
+    "title",
+    "typed",
+    "buttons",
+    "first_seen",
+    "last_seen",
+]
 
 
 def write_csv(report: GapReport, path: Path) -> None:
@@ -163,17 +194,31 @@ def write_csv(report: GapReport, path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for rank, group in enumerate(report.groups, 1):
-            writer.writerow({
-                "section": "unanswered", "rank": rank, "count": group.count, "conversations": len(group.senders),
-                "bot_replied": group.reply, "visitors_wrote": group.wording,
-                "also_worded_as": " | ".join(group.other_wordings),
-                "first_seen": _when(group.first_seen), "last_seen": _when(group.last_seen),
-            })
+            writer.writerow(
+                {
+                    "section": "unanswered",
+                    "rank": rank,
+                    "count": group.count,
+                    "conversations": len(group.senders),
+                    "bot_replied": group.reply,
+                    "visitors_wrote": group.wording,
+                    "also_worded_as": " | ".join(group.other_wordings),
+                    "first_seen": _when(group.first_seen),
+                    "last_seen": _when(group.last_seen),
+                }
+            )
         for rank, topic in enumerate(report.topics, 1):
-            writer.writerow({
-                "section": "topic", "rank": rank, "count": topic.answered, "topic": topic.topic,
-                "title": topic.title, "typed": topic.typed, "buttons": topic.buttons,
-            })
+            writer.writerow(
+                {
+                    "section": "topic",
+                    "rank": rank,
+                    "count": topic.answered,
+                    "topic": topic.topic,
+                    "title": topic.title,
+                    "typed": topic.typed,
+                    "buttons": topic.buttons,
+                }
+            )
 
 
 def topic_titles(project: Project) -> dict[str, str]:
@@ -198,21 +243,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     project = Project.at(args.root)
     url = database_url(args.db, project)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        print(f"No conversation store at {url[len('sqlite:///'):]}: the bot creates it when it first runs "
-              "(`make run`). If the bot keeps conversations elsewhere, pass that store with --db "
-              "(see tracker_store in endpoints.yml; for example postgresql://user:password@host:5432/rasa).",
-              file=sys.stderr)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        print(
+            f"No conversation store at {url[len('sqlite:///') :]}: the bot creates it when it first runs "
+            "(`make run`). If the bot keeps conversations elsewhere, pass that store with --db "
+            "(see tracker_store in endpoints.yml; for example postgresql://user:password@host:5432/rasa).",
+            file=sys.stderr,
+        )
         return 2
     try:
         report = build_report(url, args.since, args.until, topic_titles(project))
     except sa.exc.SQLAlchemyError as exc:
-        print(f"Could not read conversations from {sa.engine.make_url(url).render_as_string(hide_password=True)}: "
-              f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(
+            f"Could not read conversations from {sa.engine.make_url(url).render_as_string(hide_password=True)}: "
+            f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}",
+            file=sys.stderr,
+        )
         return 2
     print(format_report(report, args.top))
     if args.csv:
         write_csv(report, args.csv)
         print(f"\nCSV written to {args.csv}")
     return 0
-

@@ -1,4 +1,5 @@
 """Mask personal details in visitors' messages and group messages worded alike."""
+
 from __future__ import annotations
 
 import difflib
@@ -8,16 +9,18 @@ from dataclasses import dataclass, field
 
 from clinic.contact import mask_contact_details
 
-STOPWORDS = set("""
+STOPWORDS = set(
+    """
 a an the is are was were be been am do does did can could will would should shall may might must
 i me my mine you your yours we our it its this that these those there here of to in on at for with
 about from by and or but so if then than as what how why when where which who whom whose
 please just really any some tell know get got have has had thing things stuff
-""".split())
+""".split()
+)
 
-SAME_WORDS = 0.5          # half the meaningful words shared (token-set Jaccard)
+SAME_WORDS = 0.5  # half the meaningful words shared (token-set Jaccard)
 SAME_WORD_SPELLING = 0.8  # "diabetis" is "diabetes": difflib ratio between two words
-SAME_SPELLING = 0.88      # messages of stopwords only ("what is it"): difflib ratio of the whole
+SAME_SPELLING = 0.88  # messages of stopwords only ("what is it"): difflib ratio of the whole
 
 
 def normalise(text: str) -> str:
@@ -58,8 +61,8 @@ class Group:
     """Messages worded alike: how often, in how many conversations, and how the bot replied."""
 
     key: str
-    wordings: Counter = field(default_factory=Counter)      # masked message -> count
-    replies: Counter = field(default_factory=Counter)       # reply kind -> count
+    wordings: Counter = field(default_factory=Counter)  # masked message -> count
+    replies: Counter = field(default_factory=Counter)  # reply kind -> count
     senders: set = field(default_factory=set)
     first_seen: float = float("inf")
     last_seen: float = 0.0
@@ -85,7 +88,7 @@ class Group:
 class Message:
     sender: str
     timestamp: float
-    text: str    # already masked
+    text: str  # already masked
     reply: str
 
 

@@ -4,6 +4,7 @@ Rasa's SQLTrackerStore writes one row per event in the `events` table (sender_id
 timestamp, intent_name, action_name, data = the event as JSON). A visitor's message is a `user`
 event; the `action` and `bot` events after it, up to the next message, are the bot's reply.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,23 @@ from clinic import faq
 
 EVENTS = sa.table(
     "events",
-    sa.column("id"), sa.column("sender_id"), sa.column("type_name"), sa.column("timestamp"),
-    sa.column("intent_name"), sa.column("action_name"), sa.column("data"),
-)  # fmt: skip
+    sa.column("id"),
+    sa.column("sender_id"),
+    sa.column("type_name"),
+    sa.column("timestamp"),
+    sa.column("intent_name"),
+    sa.column("action_name"),
+    sa.column("data"),
+)
 REPLY_MARGIN_SECONDS = 300  # replies to a message sent just before --until are still read
 
 # What the bot's reply says about the message.
-FALLBACK, CLARIFICATION, OUT_OF_SCOPE, NOT_ENGLISH = "fallback", "clarification", "out of scope", "not English"
+FALLBACK, CLARIFICATION, OUT_OF_SCOPE, NOT_ENGLISH = (
+    "fallback",
+    "clarification",
+    "out of scope",
+    "not English",
+)
 SAFETY = {"emergency", "crisis", "utter_emergency", "utter_crisis"}
 
 
@@ -35,8 +46,8 @@ class Turn:
     text: str
     intent: str
     parse: dict
-    actions: list[str] = field(default_factory=list)     # actions run, e.g. the retrieval action, action_clarify
-    responses: list[str] = field(default_factory=list)   # responses sent, e.g. a topic's answer
+    actions: list[str] = field(default_factory=list)  # actions run, e.g. the retrieval action, action_clarify
+    responses: list[str] = field(default_factory=list)  # responses sent, e.g. a topic's answer
 
     @property
     def is_button(self) -> bool:
@@ -92,8 +103,13 @@ def read_turns(engine: sa.engine.Engine, since: float | None, until: float | Non
                     current = None
                 if until is None or (row.timestamp or 0) < until:
                     parse = event.get("parse_data") or {}
-                    current = Turn(row.sender_id, row.timestamp or 0.0, event.get("text") or "",
-                                   row.intent_name or (parse.get("intent") or {}).get("name") or "", parse)
+                    current = Turn(
+                        row.sender_id,
+                        row.timestamp or 0.0,
+                        event.get("text") or "",
+                        row.intent_name or (parse.get("intent") or {}).get("name") or "",
+                        parse,
+                    )
             elif current is not None and row.type_name == "action":
                 name = row.action_name or event.get("name") or ""
                 if name and name != "action_listen":

@@ -14,6 +14,7 @@ development, `make run` keeps one in var/rasa-api-token and publish reads it fro
 
 Usage: RASA_API_TOKEN=... python -m clinic.content.publish [--url http://localhost:5005] [--root DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,8 +97,11 @@ def publish(project: Project, url: str, token: str, keep: int = KEEP_MODELS) -> 
         say(report(project, problems))
         say("Not published: fix the errors above first. The live bot is unchanged.")
         return 1
-    say(f"    OK ({len(problems)} warning{'s' * (len(problems) != 1)}: see `make check-content`)"
-        if problems else "    OK")
+    say(
+        f"    OK ({len(problems)} warning{'s' * (len(problems) != 1)}: see `make check-content`)"
+        if problems
+        else "    OK"
+    )
 
     say("2/4 Building the training data...")
     with clock.step("build"):
@@ -128,8 +132,10 @@ def publish(project: Project, url: str, token: str, keep: int = KEEP_MODELS) -> 
             load_model(url, token, str(model.resolve()))
             after = status(url, token)
         except RasaApiError as exc:
-            say(f"Not published: {exc}.\nThe new model is saved as {project.relative(model)}, "
-                "but the bot still runs the previous one.")
+            say(
+                f"Not published: {exc}.\nThe new model is saved as {project.relative(model)}, "
+                "but the bot still runs the previous one."
+            )
             return 1
     if after.get("model_file") not in (None, model.name):
         say(f"Not published: the bot reports running {after.get('model_file')}, not {model.name}.")
@@ -137,15 +143,20 @@ def publish(project: Project, url: str, token: str, keep: int = KEEP_MODELS) -> 
     build.make_live_copy(project, model)
     build.prune(project, keep, model)
     total = sum(clock.timings.values())
-    say(f"Published: the bot now answers with {model.name} ({project.relative(project.live_model)} is a copy).")
+    say(
+        f"Published: the bot now answers with {model.name} ({project.relative(project.live_model)} is a copy)."
+    )
     say(f"Timings: {clock.summary()}; total {total:.1f} s")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default=os.environ.get("RASA_URL", DEFAULT_URL),
-                        help=f"the running bot (default $RASA_URL or {DEFAULT_URL})")
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("RASA_URL", DEFAULT_URL),
+        help=f"the running bot (default $RASA_URL or {DEFAULT_URL})",
+    )
     parser.add_argument("--root", type=Path, default=None, help="project folder (default: this repository)")
     parser.add_argument("--keep", type=int, default=KEEP_MODELS, help="published models to keep (default 5)")
     args = parser.parse_args(argv)
@@ -159,4 +170,3 @@ def main(argv: list[str] | None = None) -> int:
             say("Another publish is running for this project; wait for it to finish and try again.")
             return 2
         return publish(project, args.url, token, max(1, args.keep))
-

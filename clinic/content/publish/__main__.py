@@ -1,4 +1,5 @@
 """`python -m clinic.content.publish` (`make publish`): see the package's docstring."""
+
 import sys
 
 from clinic.content.publish import main

@@ -17,7 +17,9 @@ from clinic.settings import ConfigurationError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clinic.handoff.inbox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m clinic.handoff.inbox", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
     args = parser.parse_args(argv)

@@ -130,8 +130,12 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(400)
     def bad_request(error: Any) -> Any:
-        return render_template("error.html", title="Bad request", message="That request was not understood."), 400
+        return render_template(
+            "error.html", title="Bad request", message="That request was not understood."
+        ), 400
 
     @app.errorhandler(404)
     def not_found(error: Any) -> Any:
-        return render_template("error.html", title="Not found", message="There is no such page or request."), 404
+        return render_template(
+            "error.html", title="Not found", message="There is no such page or request."
+        ), 404

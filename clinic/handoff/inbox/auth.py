@@ -70,7 +70,9 @@ class SignInThrottle:
         """Count this attempt; False (and no password check) once a limit is reached."""
         pair, user = self._keys(username, address)
         return bool(
-            self.store.reserve_attempts([(pair, self.max_failures), (user, self.max_per_username)], self.window)
+            self.store.reserve_attempts(
+                [(pair, self.max_failures), (user, self.max_per_username)], self.window
+            )
         )
 
     def succeeded(self, username: str, address: str) -> None:

@@ -2,6 +2,7 @@
 is down, Rasa loses the custom action's events and has nothing to say; when the lock store is
 unreachable, processing raises. Either way the channels answer with an honest apology and the
 clinic's phone number, over REST and socket.io, with a real Rasa server and a real failure."""
+
 from __future__ import annotations
 
 import asyncio

@@ -8,6 +8,7 @@ Every input must get a clear 4xx or a non-empty reply, never a 5xx or a stack tr
 must stay up, a normal conversation must still work afterwards on both channels, and no text
 the campaign sent may appear in the server's log (each generated text carries `MARKER`).
 One socket.io connection is used (another only if the server closes it, which is counted)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,22 +45,55 @@ ROUTES_ANSWER = "two main ways to give bone-marrow stem cells"
 PYTHON_ERROR = re.compile(r"Traceback|File \"|\b[A-Z]\w*(Error|Exception)\b|object has no attribute")
 SENT: Counter[str] = Counter()
 # derandomize: the seed comes from each test's code, so every run sends the same inputs.
-CAMPAIGN = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                    phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))  # fmt: skip
+CAMPAIGN = settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate, Phase.shrink],
+    suppress_health_check=list(HealthCheck),
+)
 
 # ---- what visitors and broken clients send -----------------------------------------------------
 
 odd_text = st.lists(
-    st.characters(codec=None, exclude_categories=()) | st.sampled_from(
-        ["\ud800", "\udfff", "\u0000", "\u202e", "\u200d", "😀", "👩‍👩‍👧‍👦", "<script>alert(1)</script>",
-         "<img src=x onerror=alert(1)>", "{{7*7}}", "${jndi:x}", "'; DROP TABLE events; --", "/", "/greet",
-         "/inform{\"x\": 1}", "@0.5", "\n", "\t", "\\", '"', "%s", "\r\n", "ﷺ", "\U0010ffff"]),
+    st.characters(codec=None, exclude_categories=())
+    | st.sampled_from(
+        [
+            "\ud800",
+            "\udfff",
+            "\u0000",
+            "\u202e",
+            "\u200d",
+            "😀",
+            "👩‍👩‍👧‍👦",
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "{{7*7}}",
+            "${jndi:x}",
+            "'; DROP TABLE events; --",
+            "/",
+            "/greet",
+            '/inform{"x": 1}',
+            "@0.5",
+            "\n",
+            "\t",
+            "\\",
+            '"',
+            "%s",
+            "\r\n",
+            "ﷺ",
+            "\U0010ffff",
+        ]
+    ),
     max_size=30,
-).map("".join)  # fmt: skip
+).map("".join)
 texts = st.one_of(
     st.builds(lambda a, b: f"{a}{MARKER}{b}", odd_text, odd_text),
     st.builds(lambda a: f"/{MARKER}{a}", odd_text),
-    st.builds(lambda n, a: (a + MARKER) * n, st.integers(1, 200), st.sampled_from(["😀", "!", "a", "<b>", " "])),
+    st.builds(
+        lambda n, a: (a + MARKER) * n, st.integers(1, 200), st.sampled_from(["😀", "!", "a", "<b>", " "])
+    ),
     st.integers(MAX_MESSAGE_CHARS - 20, MAX_MESSAGE_CHARS + 50).map(lambda n: (MARKER + "x" * n)[:n]),
 )
 json_values = st.recursive(
@@ -70,10 +104,15 @@ json_values = st.recursive(
 good_senders = st.sampled_from([f"campaign-{i}" for i in range(12)] + ["12345", "a", "x:y.z", "A_b-C"])
 bad_senders = st.one_of(
     odd_text.filter(lambda s: not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", s)),
-    st.text("ab_", min_size=65, max_size=80), json_values.filter(lambda v: not isinstance(v, (str, int, type(None)))),
+    st.text("ab_", min_size=65, max_size=80),
+    json_values.filter(lambda v: not isinstance(v, (str, int, type(None)))),
 )
-metadata = st.one_of(st.none(), st.dictionaries(odd_text, json_values, max_size=4), json_values,
-                     st.integers(3000, 5000).map(lambda n: {"big": "x" * n}))  # fmt: skip
+metadata = st.one_of(
+    st.none(),
+    st.dictionaries(odd_text, json_values, max_size=4),
+    json_values,
+    st.integers(3000, 5000).map(lambda n: {"big": "x" * n}),
+)
 
 
 def deep(depth: int, objects: bool) -> bytes:
@@ -101,12 +140,16 @@ def payloads(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def rest_requests(draw: st.DrawFn) -> tuple[bytes, str | None, str]:
     """(body, Content-Type, query string)."""
-    kind = draw(st.sampled_from(["payload"] * 6 + ["surrogate-bytes", "json", "bytes", "deep", "huge", "cut"]))
+    kind = draw(
+        st.sampled_from(["payload"] * 6 + ["surrogate-bytes", "json", "bytes", "deep", "huge", "cut"])
+    )
     payload = draw(payloads())
     if kind == "payload":
         body = json.dumps(payload, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
     elif kind == "surrogate-bytes":
-        body = json.dumps({"sender": "campaign-0", "message": f"\ud800{MARKER}"}, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        body = json.dumps({"sender": "campaign-0", "message": f"\ud800{MARKER}"}, ensure_ascii=False).encode(
+            "utf-8", "surrogatepass"
+        )
     elif kind == "json":
         body = json.dumps(draw(json_values)).encode("utf-8", "surrogatepass")
     elif kind == "bytes":
@@ -118,7 +161,9 @@ def rest_requests(draw: st.DrawFn) -> tuple[bytes, str | None, str]:
     else:
         whole = json.dumps(payload).encode()
         body = whole[: draw(st.integers(0, max(0, len(whole) - 1)))]
-    content_type = draw(st.sampled_from(["application/json"] * 6 + ["text/plain", "application/x-www-form-urlencoded", None]))
+    content_type = draw(
+        st.sampled_from(["application/json"] * 6 + ["text/plain", "application/x-www-form-urlencoded", None])
+    )
     query = draw(st.sampled_from([""] * 6 + ["?stream=true", "?stream=false", "?stream=%00"]))
     return body, content_type, query
 
@@ -130,8 +175,11 @@ def rest_requests(draw: st.DrawFn) -> tuple[bytes, str | None, str]:
 def bot() -> Iterator[RasaStack]:
     """The servers, with a throwaway handoff store (generated text may well ask for a person)."""
     workdir = Path(tempfile.mkdtemp(prefix="campaign-"))
-    values = {"HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}", "HANDOFF_ENCRYPTION_KEY": generate_key(),
-              "CLINIC_ENV": "test"}  # fmt: skip
+    values = {
+        "HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}",
+        "HANDOFF_ENCRYPTION_KEY": generate_key(),
+        "CLINIC_ENV": "test",
+    }
     with patch.dict(os.environ, values), rasa_stack() as stack:
         yield stack
 
@@ -198,7 +246,9 @@ class SocketVisitor:
         self.sessions: asyncio.Queue[Any] = asyncio.Queue()
         self.client.on("bot_uttered", self.replies.put_nowait)
         self.client.on("session_confirm", self.sessions.put_nowait)
-        await self.client.connect(self.url, headers={"Origin": ORIGIN}, transports=["polling"], wait_timeout=20)
+        await self.client.connect(
+            self.url, headers={"Origin": ORIGIN}, transports=["polling"], wait_timeout=20
+        )
         self.connections += 1
         self.session = await self._session_request({})
 
@@ -255,12 +305,21 @@ def socket_events(draw: st.DrawFn) -> tuple[str, tuple[Any, ...], bool, str]:
     """(event, arguments, raw packet?, which session the message names)."""
     kind = draw(st.sampled_from(["message"] * 7 + ["session", "other", "raw"]))
     if kind == "session":
-        proposal = draw(st.one_of(st.fixed_dictionaries({"session_id": good_senders | bad_senders}), json_values))
+        proposal = draw(
+            st.one_of(st.fixed_dictionaries({"session_id": good_senders | bad_senders}), json_values)
+        )
         return "session_request", (proposal,), False, ""
     if kind == "other":
-        return draw(odd_text.filter(lambda e: e not in socketio.AsyncClient.reserved_events)), (draw(json_values),), False, ""
+        return (
+            draw(odd_text.filter(lambda e: e not in socketio.AsyncClient.reserved_events)),
+            (draw(json_values),),
+            False,
+            "",
+        )
     if kind == "raw":
-        name = draw(st.sampled_from(["connect", "disconnect", "user_uttered", "session_request"]) | json_values)
+        name = draw(
+            st.sampled_from(["connect", "disconnect", "user_uttered", "session_request"]) | json_values
+        )
         return name, tuple(draw(st.lists(json_values, max_size=3))), True, ""
     data: Any = draw(payloads())
     session = draw(st.sampled_from(["joined"] * 5 + ["other", "none"]))
@@ -279,11 +338,15 @@ def check_socket_replies(replies: list[Any]) -> None:
 
 @CAMPAIGN
 @given(event=socket_events())
-def test_socketio_campaign(bot: RasaStack, visitor: SocketVisitor, event: tuple[str, tuple[Any, ...], bool, str]) -> None:
+def test_socketio_campaign(
+    bot: RasaStack, visitor: SocketVisitor, event: tuple[str, tuple[Any, ...], bool, str]
+) -> None:
     name, args, raw, session = event
     if name == "user_uttered" and not raw and isinstance(args[0], dict):
         data = dict(args[0])
-        data["session_id"] = {"joined": visitor.session, "other": f"other-{uuid.uuid4().hex}", "none": None}[session]
+        data["session_id"] = {"joined": visitor.session, "other": f"other-{uuid.uuid4().hex}", "none": None}[
+            session
+        ]
         args = (data,)
     outcome, result = visitor.send(name, args, raw)
     SENT["socket.io"] += 1
@@ -300,16 +363,23 @@ def test_socketio_campaign(bot: RasaStack, visitor: SocketVisitor, event: tuple[
 # ---- afterwards --------------------------------------------------------------------------------
 
 
-def test_after_the_campaign_the_server_is_up_and_a_conversation_works(bot: RasaStack, visitor: SocketVisitor) -> None:
+def test_after_the_campaign_the_server_is_up_and_a_conversation_works(
+    bot: RasaStack, visitor: SocketVisitor
+) -> None:
     print(f"campaign: {dict(SENT)}; socket.io connections: {visitor.connections}")
     assert SENT["rest"] >= EXAMPLES and SENT["socket.io"] >= EXAMPLES
     assert visitor.connections <= 5, "the server rarely needs to drop a connection"
     assert bot.processes[1].poll() is None
-    status, body = post(bot.rest_webhook, json.dumps({"sender": f"after-{uuid.uuid4().hex}",
-                                                      "message": "how is the therapy given?"}).encode(), "application/json")  # fmt: skip
+    status, body = post(
+        bot.rest_webhook,
+        json.dumps({"sender": f"after-{uuid.uuid4().hex}", "message": "how is the therapy given?"}).encode(),
+        "application/json",
+    )
     assert status == 200 and ROUTES_ANSWER in body
     visitor.session = visitor.send("session_request", ({"session_id": f"after-{uuid.uuid4().hex}"},))[1]
-    _, replies = visitor.send("user_uttered", ({"message": "how is the therapy given?", "session_id": visitor.session},))
+    _, replies = visitor.send(
+        "user_uttered", ({"message": "how is the therapy given?", "session_id": visitor.session},)
+    )
     assert any(ROUTES_ANSWER in r.get("text", "") for r in replies)
 
 

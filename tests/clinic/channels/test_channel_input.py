@@ -3,6 +3,7 @@ a bad conversation id gets a clear 400 and never stops the server (issue 9, find
 over the length limit gets a kind answer instead of being cut (finding 3), deep JSON, bad
 metadata, lone surrogates and non-text messages get clear answers and leave no visitor text in
 the log (finding 9), and every message carries an unforgeable client id."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,7 +37,10 @@ ROUTES_ANSWER = "two main ways to give bone-marrow stem cells"
 def bot() -> Iterator[RasaStack]:
     # One declared reverse proxy in front (as in production behind TLS): its X-Forwarded-For
     # names the visitor. Requests without the header are the proxy's own peer.
-    with patch.dict(os.environ, {"CLINIC_CLIENT_ID_SECRET": SECRET, "SANIC_PROXIES_COUNT": "1"}), rasa_stack() as stack:
+    with (
+        patch.dict(os.environ, {"CLINIC_CLIENT_ID_SECRET": SECRET, "SANIC_PROXIES_COUNT": "1"}),
+        rasa_stack() as stack,
+    ):
         yield stack
 
 
@@ -59,13 +63,17 @@ def texts(replies: list[dict]) -> str:
 
 def assert_alive_and_answering(bot: RasaStack) -> None:
     assert bot.processes[1].poll() is None, "the Rasa server is still running"
-    status, replies = post_json(bot, {"sender": f"ok-{uuid.uuid4().hex}", "message": "how is the therapy given?"})
+    status, replies = post_json(
+        bot, {"sender": f"ok-{uuid.uuid4().hex}", "message": "how is the therapy given?"}
+    )
     assert status == 200 and ROUTES_ANSWER in texts(replies)
 
 
 def stored_user_events(bot: RasaStack, sender: str) -> list[dict]:
     with sqlite3.connect(bot.workdir / "tracker.db") as db:
-        rows = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)).fetchall()
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+        ).fetchall()
     return [json.loads(data) for (data,) in rows]
 
 
@@ -84,22 +92,41 @@ def test_a_lone_surrogate_sender_gets_a_400_and_rasa_keeps_running(bot: RasaStac
 
 @pytest.mark.parametrize(
     "sender",
-    ["\ud800", "a\udfffb", "a\u0000b", "", "x" * 65, "has space", "ann@example.org", "../tracker", "é", 1.5, True,
-     [], {}, 10**70],
-)  # fmt: skip
+    [
+        "\ud800",
+        "a\udfffb",
+        "a\u0000b",
+        "",
+        "x" * 65,
+        "has space",
+        "ann@example.org",
+        "../tracker",
+        "é",
+        1.5,
+        True,
+        [],
+        {},
+        10**70,
+    ],
+)
 def test_bad_senders_get_a_clear_400(bot: RasaStack, sender: Any) -> None:
     status, body = post_json(bot, {"sender": sender, "message": "hi"})
     assert status == 400 and '"sender"' in body["error"]
 
 
-@pytest.mark.parametrize("sender", [12345, "default", uuid.uuid4().hex, str(uuid.uuid4()), "widget:42", "a.b_c-d", "x" * 64])
+@pytest.mark.parametrize(
+    "sender", [12345, "default", uuid.uuid4().hex, str(uuid.uuid4()), "widget:42", "a.b_c-d", "x" * 64]
+)
 def test_ordinary_senders_are_accepted(bot: RasaStack, sender: Any) -> None:
     status, replies = post_json(bot, {"sender": sender, "message": "how is the therapy given?"})
     assert status == 200 and ROUTES_ANSWER in texts(replies)
 
 
 def test_json_nested_a_thousand_deep_gets_a_400_not_a_500(bot: RasaStack) -> None:
-    for body in (b"[" * 1000 + b"]" * 1000, b'{"message": "hi", "metadata": ' + b'{"a":' * 1000 + b"1" + b"}" * 1001):
+    for body in (
+        b"[" * 1000 + b"]" * 1000,
+        b'{"message": "hi", "metadata": ' + b'{"a":' * 1000 + b"1" + b"}" * 1001,
+    ):
         status, reply = post(bot.rest_webhook, body)
         assert status == 400 and reply == {"error": "The request body must be JSON."}
     assert_alive_and_answering(bot)
@@ -111,16 +138,23 @@ def test_json_nested_a_thousand_deep_gets_a_400_not_a_500(bot: RasaStack) -> Non
     ids=["list", "string", "number", "bool", "too-large", "too-deep"],
 )
 def test_bad_metadata_gets_a_clear_400_and_no_text_in_the_log(bot: RasaStack, metadata: Any) -> None:
-    status, body = post_json(bot, {"sender": f"m-{uuid.uuid4().hex}", "message": f"is the iv safe {MARKER}", "metadata": metadata})
+    status, body = post_json(
+        bot, {"sender": f"m-{uuid.uuid4().hex}", "message": f"is the iv safe {MARKER}", "metadata": metadata}
+    )
     assert status == 400 and '"metadata"' in body["error"]
 
 
 def test_good_metadata_is_kept_and_the_client_id_cannot_be_forged(bot: RasaStack) -> None:
     sender = f"meta-{uuid.uuid4().hex}"
-    status, _ = post_json(bot, {"sender": sender, "message": "hi", "metadata": {"page": "/faq", "client_id": "forged"}})
+    status, _ = post_json(
+        bot, {"sender": sender, "message": "hi", "metadata": {"page": "/faq", "client_id": "forged"}}
+    )
     assert status == 200
     (event,) = stored_user_events(bot, sender)
-    assert {k: event["metadata"].get(k) for k in ("page", "client_id")} == {"page": "/faq", "client_id": expected_client_id()}
+    assert {k: event["metadata"].get(k) for k in ("page", "client_id")} == {
+        "page": "/faq",
+        "client_id": expected_client_id(),
+    }
 
 
 def test_behind_a_declared_proxy_each_visitor_gets_their_own_client_id(bot: RasaStack) -> None:
@@ -128,8 +162,9 @@ def test_behind_a_declared_proxy_each_visitor_gets_their_own_client_id(bot: Rasa
     for address in ("203.0.113.7", "198.51.100.23"):
         sender = f"proxied-{uuid.uuid4().hex}"
         body = json.dumps({"sender": sender, "message": "hi"}).encode()
-        request = urllib.request.Request(bot.rest_webhook, body,
-                                         {"Content-Type": "application/json", "X-Forwarded-For": address})  # fmt: skip
+        request = urllib.request.Request(
+            bot.rest_webhook, body, {"Content-Type": "application/json", "X-Forwarded-For": address}
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 200
         (event,) = stored_user_events(bot, sender)
@@ -139,17 +174,25 @@ def test_behind_a_declared_proxy_each_visitor_gets_their_own_client_id(bot: Rasa
 
 def test_lone_surrogates_in_the_text_are_replaced_and_the_message_answered(bot: RasaStack) -> None:
     sender = f"s-{uuid.uuid4().hex}"
-    body = json.dumps({"sender": sender, "message": f"how is the therapy given? \ud83d {MARKER}\u0000"}).encode()
+    body = json.dumps(
+        {"sender": sender, "message": f"how is the therapy given? \ud83d {MARKER}\u0000"}
+    ).encode()
     status, replies = post(bot.rest_webhook, body)
     assert status == 200 and ROUTES_ANSWER in texts(replies)
     (event,) = stored_user_events(bot, sender)
-    assert event["text"] == f"how is the therapy given? \ufffd {MARKER}", "replaced, NUL dropped, the rest kept"
+    assert event["text"] == f"how is the therapy given? \ufffd {MARKER}", (
+        "replaced, NUL dropped, the rest kept"
+    )
 
 
 def test_a_message_over_the_limit_gets_a_kind_413_and_one_at_the_limit_an_answer(bot: RasaStack) -> None:
     sender = f"long-{uuid.uuid4().hex}"
     status, body = post_json(bot, {"sender": sender, "message": "x" + " is the iv safe?" * 100})
-    assert status == 413 and f"{MAX_MESSAGE_CHARS:,} characters" in body["error"] and "Traceback" not in body["error"]
+    assert (
+        status == 413
+        and f"{MAX_MESSAGE_CHARS:,} characters" in body["error"]
+        and "Traceback" not in body["error"]
+    )
     assert stored_user_events(bot, sender) == [], "refused whole, not cut short"
     at_limit = ("how is the therapy given? " * 100)[:MAX_MESSAGE_CHARS]
     status, replies = post_json(bot, {"sender": sender, "message": at_limit})
@@ -158,8 +201,15 @@ def test_a_message_over_the_limit_gets_a_kind_413_and_one_at_the_limit_an_answer
 
 def test_intent_shortcuts_quoting_the_visitor_are_answered(bot: RasaStack) -> None:
     sender = f"slash-{uuid.uuid4().hex}"
-    shortcuts = [f"/{MARKER}", f"/greet{{\"{MARKER}\": 1}}", f"/greet{{{MARKER}", f"/ {MARKER}", f"/greet@{MARKER}",
-                 f"/{{{MARKER}}}", f"/@{MARKER}"]  # the last two: Rasa logs "message.parsing.failed" with the text
+    shortcuts = [
+        f"/{MARKER}",
+        f'/greet{{"{MARKER}": 1}}',
+        f"/greet{{{MARKER}",
+        f"/ {MARKER}",
+        f"/greet@{MARKER}",
+        f"/{{{MARKER}}}",
+        f"/@{MARKER}",
+    ]  # the last two: Rasa logs "message.parsing.failed" with the text
     for message in shortcuts:
         status, replies = post_json(bot, {"sender": sender, "message": message})
         assert status == 200 and texts(replies).strip(), message
@@ -180,7 +230,9 @@ class SocketVisitor:
 
     async def connect(self, bot: RasaStack) -> None:
         # Long polling: python-engineio's WebSocket transport needs a newer aiohttp than Rasa's.
-        await self.client.connect(bot.url, headers={"Origin": ORIGIN}, transports=["polling"], wait_timeout=20)
+        await self.client.connect(
+            bot.url, headers={"Origin": ORIGIN}, transports=["polling"], wait_timeout=20
+        )
 
     async def session(self, data: Any) -> str:
         await self.client.emit("session_request", data)
@@ -221,7 +273,9 @@ def test_socketio_non_text_messages_get_a_clear_reply_and_raise_nothing(bot: Ras
         return answers
 
     *refused, normal = on_socket(bot, script)
-    assert all(texts(r) == "Sorry, I can only read text messages. Please type your question." for r in refused)
+    assert all(
+        texts(r) == "Sorry, I can only read text messages. Please type your question." for r in refused
+    )
     assert ROUTES_ANSWER in texts(normal), "the conversation carries on"
     log = (bot.workdir / "rasa.log").read_text(errors="replace")
     assert "has no attribute 'strip'" not in log and "Task exception was never retrieved" not in log
@@ -230,8 +284,12 @@ def test_socketio_non_text_messages_get_a_clear_reply_and_raise_nothing(bot: Ras
 def test_socketio_message_over_the_limit_gets_a_reply_with_the_limit(bot: RasaStack) -> None:
     async def script(visitor: SocketVisitor) -> tuple[list[dict], list[dict], str]:
         session = await visitor.session({})
-        too_long = await visitor.say({"message": f"{MARKER} " + "x" * MAX_MESSAGE_CHARS, "session_id": session})
-        at_limit = await visitor.say({"message": ("is the iv safe? " * 100)[:MAX_MESSAGE_CHARS], "session_id": session})
+        too_long = await visitor.say(
+            {"message": f"{MARKER} " + "x" * MAX_MESSAGE_CHARS, "session_id": session}
+        )
+        at_limit = await visitor.say(
+            {"message": ("is the iv safe? " * 100)[:MAX_MESSAGE_CHARS], "session_id": session}
+        )
         return too_long, at_limit, session
 
     too_long, at_limit, session = on_socket(bot, script)
@@ -240,7 +298,9 @@ def test_socketio_message_over_the_limit_gets_a_reply_with_the_limit(bot: RasaSt
     assert len(stored_user_events(bot, session)) == 1, "only the message at the limit was processed"
 
 
-@pytest.mark.parametrize("proposed", ["\ud800", "a\u0000b", "x" * 65, "has space", "ann@example.org", 42, ["x"]])
+@pytest.mark.parametrize(
+    "proposed", ["\ud800", "a\u0000b", "x" * 65, "has space", "ann@example.org", 42, ["x"]]
+)
 def test_socketio_bad_session_ids_get_a_fresh_one(bot: RasaStack, proposed: Any) -> None:
     async def script(visitor: SocketVisitor) -> tuple[str, list[dict]]:
         session = await visitor.session({"session_id": proposed})
@@ -256,7 +316,9 @@ def test_socketio_messages_carry_the_client_id_and_bad_metadata_is_refused(bot: 
     async def script(visitor: SocketVisitor) -> tuple[str, list[list[dict]]]:
         session = await visitor.session({"session_id": f"sock-{uuid.uuid4().hex}"})
         answers = [
-            await visitor.say({"message": "hi", "session_id": session, "metadata": {"client_id": "forged", "x": 1}}),
+            await visitor.say(
+                {"message": "hi", "session_id": session, "metadata": {"client_id": "forged", "x": 1}}
+            ),
             await visitor.say({"message": f"hi {MARKER}", "session_id": session, "metadata": "{not json"}),
             await visitor.say({"message": f"hi {MARKER}", "session_id": session, "metadata": [1]}),
             await visitor.say({"message": "hi", "session_id": "not-my-session"}),
@@ -268,7 +330,10 @@ def test_socketio_messages_carry_the_client_id_and_bad_metadata_is_refused(bot: 
     assert all('"metadata" must be a JSON object' in texts(r) for r in refused)
     assert "reload the page" in texts(not_joined)
     (event,) = stored_user_events(bot, session)
-    assert {k: event["metadata"].get(k) for k in ("client_id", "x")} == {"client_id": expected_client_id(), "x": 1}
+    assert {k: event["metadata"].get(k) for k in ("client_id", "x")} == {
+        "client_id": expected_client_id(),
+        "x": 1,
+    }
 
 
 # ---- last: the log ----------------------------------------------------------------------------

@@ -26,7 +26,13 @@ from clinic.nlp.typos import TypoCorrector
 
 # The intent-shortcut family makes Rasa warn, quoting the whole (long) text: not needed here.
 pytestmark = pytest.mark.filterwarnings("ignore:Failed to parse arguments in line")
-RUNS = ["one emoji repeated", "one punctuation mark repeated", "one long word", "emoji flood", "repeated punctuation"]
+RUNS = [
+    "one emoji repeated",
+    "one punctuation mark repeated",
+    "one long word",
+    "emoji flood",
+    "repeated punctuation",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +47,15 @@ def test_a_long_run_without_spaces_is_not_peeled_into_one_token_per_character(to
 
 
 def test_short_words_and_emoji_are_still_separate_tokens(tokenizer) -> None:
-    assert [t.text for t in tokenizer("is the IV safe?👍 really")] == ["is", "the", "IV", "safe", "?", "👍", "really"]
+    assert [t.text for t in tokenizer("is the IV safe?👍 really")] == [
+        "is",
+        "the",
+        "IV",
+        "safe",
+        "?",
+        "👍",
+        "really",
+    ]
 
 
 @pytest.fixture(scope="module")

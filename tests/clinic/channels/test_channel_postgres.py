@@ -1,6 +1,7 @@
 """With conversations in PostgreSQL, which refuses NUL characters, no visitor value can make the
 tracker store exit the Rasa process (issue 9, finding 1): a throwaway database on this machine's
 PostgreSQL, a real Rasa server. Never skipped: CI has PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -29,14 +30,22 @@ def tracker_db() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def bot(tracker_db: str) -> Iterator[RasaStack]:
-    tracker_store = {"type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": "127.0.0.1", "port": 5432,
-                     "db": tracker_db, "username": "postgres"}  # fmt: skip
+    tracker_store = {
+        "type": TRACKER_STORE_TYPE,
+        "dialect": "postgresql",
+        "url": "127.0.0.1",
+        "port": 5432,
+        "db": tracker_db,
+        "username": "postgres",
+    }
     with rasa_stack(tracker_store=tracker_store) as stack:
         yield stack
 
 
 def post(bot: RasaStack, payload: dict[str, Any]) -> tuple[int, Any]:
-    request = urllib.request.Request(bot.rest_webhook, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        bot.rest_webhook, json.dumps(payload).encode(), {"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
@@ -51,13 +60,17 @@ def assert_alive_and_answering(bot: RasaStack) -> None:
 
 
 @pytest.mark.parametrize("sender", ["abc\u0000", "\u0000", "\ud800"])
-def test_a_sender_postgresql_cannot_store_gets_a_400_and_rasa_keeps_running(bot: RasaStack, sender: str) -> None:
+def test_a_sender_postgresql_cannot_store_gets_a_400_and_rasa_keeps_running(
+    bot: RasaStack, sender: str
+) -> None:
     status, body = post(bot, {"sender": sender, "message": "hi"})
     assert status == 400 and '"sender"' in body["error"]
     assert_alive_and_answering(bot)
 
 
-@pytest.mark.parametrize("message", ["how is the therapy given?\u0000", "/greet\u0000", "/\u0000", "\u0000/greet"])
+@pytest.mark.parametrize(
+    "message", ["how is the therapy given?\u0000", "/greet\u0000", "/\u0000", "\u0000/greet"]
+)
 def test_nul_characters_in_the_text_are_dropped_and_the_message_answered(
     bot: RasaStack, tracker_db: str, message: str
 ) -> None:

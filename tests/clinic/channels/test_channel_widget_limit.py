@@ -2,6 +2,7 @@
 words (issue 9, finding 3): a counter near the limit, a clear message over it, nothing sent
 until the visitor shortens the message, emoji counted as one character as the server counts
 them. Real Chromium, real widget, real Rasa."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -22,8 +23,11 @@ REPLY_TIMEOUT = 20_000  # ms
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     handoffs: Path = tmp_path_factory.mktemp("handoffs")
-    env = {"CLINIC_ENV": "test", "HANDOFF_DATABASE_URL": f"sqlite:///{handoffs / 'handoffs.db'}",
-           "HANDOFF_ENCRYPTION_KEY": generate_key()}  # fmt: skip
+    env = {
+        "CLINIC_ENV": "test",
+        "HANDOFF_DATABASE_URL": f"sqlite:///{handoffs / 'handoffs.db'}",
+        "HANDOFF_ENCRYPTION_KEY": generate_key(),
+    }
     with widget_stack(extra_env=env) as running:
         yield running
 
@@ -59,7 +63,9 @@ def test_a_message_over_the_limit_is_explained_kept_and_not_sent(page: Page) -> 
 def test_emoji_count_as_one_character_like_on_the_server(page: Page) -> None:
     box = page.get_by_role("textbox", name="Type your question")
     box.fill("😀" * MAX_MESSAGE_CHARS)
-    expect(page.locator("#cw-counter")).to_have_text(f"{MAX_MESSAGE_CHARS:,} / {MAX_MESSAGE_CHARS:,} characters")
+    expect(page.locator("#cw-counter")).to_have_text(
+        f"{MAX_MESSAGE_CHARS:,} / {MAX_MESSAGE_CHARS:,} characters"
+    )
     expect(box).not_to_have_attribute("aria-invalid", "true")
 
 

@@ -1,6 +1,7 @@
 """End to end over Rasa's REST channel, with the real action server, handoff store, SMTP server
 and inbox: bad input is answered kindly, and a handoff goes from "I'd like to talk to someone"
 to a record in the database, a delivered email and the handoff in the coordinators' inbox."""
+
 from __future__ import annotations
 
 import json
@@ -95,9 +96,26 @@ def post_raw(url: str, body: bytes, content_type: str = "application/json") -> i
 
 @pytest.mark.parametrize(
     "message",
-    ["", "   ", ("stem cells " * 500)[:MAX_MESSAGE_CHARS], "😀🙏💉", "<script>alert('x')</script><b>is the iv safe?</b>",
-     "¿Es seguro el tratamiento intravenoso?", "\u0000\u202e weird control chars", "{\"json\": true}"],
-    ids=["empty", "blank", "at-length-limit", "emoji", "html-script", "spanish", "control-chars", "json-text"],
+    [
+        "",
+        "   ",
+        ("stem cells " * 500)[:MAX_MESSAGE_CHARS],
+        "😀🙏💉",
+        "<script>alert('x')</script><b>is the iv safe?</b>",
+        "¿Es seguro el tratamiento intravenoso?",
+        "\u0000\u202e weird control chars",
+        '{"json": true}',
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "at-length-limit",
+        "emoji",
+        "html-script",
+        "spanish",
+        "control-chars",
+        "json-text",
+    ],
 )
 def test_bad_input_gets_a_kind_reply_and_the_conversation_goes_on(bot, message: str) -> None:
     sender = f"bad-{uuid.uuid4().hex}"
@@ -117,8 +135,13 @@ def test_html_is_treated_as_text_not_markup(bot) -> None:
 
 @pytest.mark.parametrize(
     "body, content_type",
-    [(b"{not json", "application/json"), (b"", "application/json"), (b"[1, 2]", "application/json"),
-     (b'{"sender": "x"}', "application/json"), (b"message=hi", "application/x-www-form-urlencoded")],
+    [
+        (b"{not json", "application/json"),
+        (b"", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"sender": "x"}', "application/json"),
+        (b"message=hi", "application/x-www-form-urlencoded"),
+    ],
     ids=["broken-json", "no-body", "json-list", "no-message", "form-encoded"],
 )
 def test_malformed_requests_get_a_4xx_or_a_reply_never_a_500(bot, body: bytes, content_type: str) -> None:
@@ -141,10 +164,21 @@ def conversation(bot, sender: str, messages: list[str]) -> list[list[dict]]:
 
 def test_handoff_from_request_to_record_email_and_inbox(bot, environment: dict, mailbox: Mailbox) -> None:
     sender = f"e2e-{uuid.uuid4().hex}"
-    turns = conversation(bot, sender, [
-        "is this right for me?", "I'd like to talk to someone", "Ann Example", "phone",
-        "12345", "(212) 555-0187", "skip", "/use_topics", "/affirm",
-    ])  # fmt: skip
+    turns = conversation(
+        bot,
+        sender,
+        [
+            "is this right for me?",
+            "I'd like to talk to someone",
+            "Ann Example",
+            "phone",
+            "12345",
+            "(212) 555-0187",
+            "skip",
+            "/use_topics",
+            "/affirm",
+        ],
+    )
     assert "doesn't look like a phone number" in " ".join(texts(turns[4]))
     confirmation = " ".join(texts(turns[-1]))
     reference = re.search(r"reference is ([A-Z0-9]{3}-[A-Z0-9]{4})", confirmation).group(1)
@@ -157,8 +191,15 @@ def test_handoff_from_request_to_record_email_and_inbox(bot, environment: dict, 
     assert any(line["text"] == "is this right for me?" for line in record.transcript)
 
     # submitting twice in one conversation does not create two records
-    again = " ".join(texts(conversation(bot, sender, ["can a coordinator call me", "Ann", "email",
-                                                      "ann@example.org", "skip", "skip", "/affirm"])[-1]))  # fmt: skip
+    again = " ".join(
+        texts(
+            conversation(
+                bot,
+                sender,
+                ["can a coordinator call me", "Ann", "email", "ann@example.org", "skip", "skip", "/affirm"],
+            )[-1]
+        )
+    )
     assert reference in again
     assert len([h for h in store.list() if h.reference == reference]) == 1 and len(store.list()) == 1
 
@@ -177,7 +218,9 @@ def test_handoff_from_request_to_record_email_and_inbox(bot, environment: dict, 
     json.dumps(environment)  # the environment fixture stays alive for the whole test
 
 
-@pytest.mark.parametrize("email", ["ann.quixote@example.org", "stop.now@example.com", "never.mind@example.net"])
+@pytest.mark.parametrize(
+    "email", ["ann.quixote@example.org", "stop.now@example.com", "never.mind@example.net"]
+)
 def test_an_email_address_is_never_taken_for_a_command(bot, email: str) -> None:
     sender = f"e2e-{uuid.uuid4().hex}"
     for message in ["I'd like to talk to someone", "Ann", "email"]:
@@ -200,13 +243,23 @@ def test_one_client_cannot_flood_the_care_team(environment: dict, tmp_path: Path
     (tmp_path / "clinic.yml").write_text(yaml.safe_dump(config))
     monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "clinic.yml"))
     monkeypatch.setenv("HANDOFF_DATABASE_URL", f"sqlite:///{tmp_path / 'flood.db'}")
-    form = ["I'd like to talk to someone", "Ann Example", "email", "ann@example.org", "skip", "skip", "/affirm"]
+    form = [
+        "I'd like to talk to someone",
+        "Ann Example",
+        "email",
+        "ann@example.org",
+        "skip",
+        "skip",
+        "/affirm",
+    ]
     with rasa_stack() as stack:
         answers = []
         for _ in range(3):  # three visitors, as far as the bot can tell, from one client address
             sender = f"flood-{uuid.uuid4().hex}"
             for message in form:
-                replies = say_with_metadata(stack.rest_webhook, message, sender, {"client_id": "one-client-hash"})
+                replies = say_with_metadata(
+                    stack.rest_webhook, message, sender, {"client_id": "one-client-hash"}
+                )
             answers.append(" ".join(texts(replies)))
     assert all("Your reference is" in answer for answer in answers[:2])
     assert "already sent us a request" in answers[2] and config["clinic"]["phone"] in answers[2]
@@ -223,10 +276,14 @@ def test_forwarded_headers_are_ignored_unless_a_proxy_is_declared(bot) -> None:
     for headers in ({}, {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.23"}):
         sender = f"xff-{uuid.uuid4().hex}"
         body = json.dumps({"sender": sender, "message": "hi"}).encode()
-        request = urllib.request.Request(bot.rest_webhook, body, {"Content-Type": "application/json", **headers})
+        request = urllib.request.Request(
+            bot.rest_webhook, body, {"Content-Type": "application/json", **headers}
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             assert response.status == 200
         with sqlite3.connect(bot.workdir / "tracker.db") as db:
-            (data,) = db.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)).fetchone()
+            (data,) = db.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (sender,)
+            ).fetchone()
         ids.append(json.loads(data)["metadata"]["client_id"])
     assert len(set(ids)) == 1

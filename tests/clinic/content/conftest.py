@@ -1,4 +1,5 @@
 """Shared fixtures for the content-tool tests: a throwaway copy of the project to break and edit."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Small helpers for the content-tool tests."""
+
 from __future__ import annotations
 
 import os
@@ -9,13 +10,21 @@ from pathlib import Path
 from clinic.content.project import REPO_ROOT
 
 
-def run_module(module: str, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_module(
+    module: str, *args: str, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """`python -m <module> <args>` as `make` runs it; output captured as text."""
     full_env = dict(os.environ)
     full_env.update(RASA_TELEMETRY_ENABLED="false", SQLALCHEMY_SILENCE_UBER_WARNING="1")
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def line_number(path: Path, needle: str) -> int:

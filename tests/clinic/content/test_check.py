@@ -3,6 +3,7 @@
 Each broken case edits a temporary copy, runs the checker as `make` does, and asserts the exact
 `path:line: LEVEL:` it prints and the exit code (1 with an error, 0 with warnings only).
 """
+
 from __future__ import annotations
 
 import re
@@ -51,8 +52,13 @@ def test_check_is_fast_and_does_not_import_rasa(tmp_path: Path, work_copy: Proje
         "print('RASA_IMPORTED' if any(m == 'rasa' or m.startswith('rasa.') for m in sys.modules) else 'NO_RASA')\n"
         "print(f'SECONDS {time.monotonic() - start:.2f}')\n"
     )
-    result = subprocess.run([sys.executable, str(probe)], cwd=REPO_ROOT, capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, str(probe)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     assert "NO_RASA" in result.stdout, result.stdout + result.stderr
     seconds = float(re.search(r"SECONDS ([\d.]+)", result.stdout).group(1))
     assert seconds < 5
@@ -77,10 +83,15 @@ def test_fake_quote_is_an_error_at_its_line_with_the_closest_sentence(work_copy:
 
 def test_straight_apostrophe_in_a_quote_points_at_the_curly_one(work_copy: Project) -> None:
     topic = work_copy.topics_dir / "neuro_conditions.yml"
-    topic.write_text(topic.read_text().replace("Parkinson’s disease, Post-Stroke", "Parkinson's disease, Post-Stroke"))
+    topic.write_text(
+        topic.read_text().replace("Parkinson’s disease, Post-Stroke", "Parkinson's disease, Post-Stroke")
+    )
     code, lines = check(work_copy)
     assert code == 1
-    found = problems_at(lines, f"content/topics/neuro_conditions.yml:{line_number(topic, 'Parkinson' + chr(39) + 's disease, Post')}")
+    found = problems_at(
+        lines,
+        f"content/topics/neuro_conditions.yml:{line_number(topic, 'Parkinson' + chr(39) + 's disease, Post')}",
+    )
     assert len(found) == 1, lines
     assert "the article uses a curly apostrophe (’) where the quote has a straight one" in found[0]
     assert "“Parkinson's” → “Parkinson’s”" in found[0]
@@ -105,7 +116,7 @@ def test_promise_word_is_an_error_on_the_line_that_says_it(work_copy: Project) -
     assert code == 1
     found = problems_at(lines, f"content/topics/alternatives.yml:{line_number(topic, 'miracle')}")
     assert len(found) == 1, lines
-    assert "says \"miracle\"" in found[0]
+    assert 'says "miracle"' in found[0]
 
 
 def test_promise_word_is_allowed_when_the_quoted_source_says_it(work_copy: Project) -> None:
@@ -118,17 +129,22 @@ def test_promise_word_is_allowed_when_the_quoted_source_says_it(work_copy: Proje
 
 def test_duplicate_examples_across_topics_within_a_topic_and_against_nlu(work_copy: Project) -> None:
     routes = work_copy.topics_dir / "routes.yml"
-    add_example(routes, "Is  the IV Dangerous")              # iv_risks has "is the iv dangerous"
-    add_example(routes, "how is stem cell therapy given")    # routes already has it
-    add_example(routes, "how much does it cost")             # data/nlu/out_of_scope.yml has it
+    add_example(routes, "Is  the IV Dangerous")  # iv_risks has "is the iv dangerous"
+    add_example(routes, "how is stem cell therapy given")  # routes already has it
+    add_example(routes, "how much does it cost")  # data/nlu/out_of_scope.yml has it
     code, lines = check(work_copy)
     assert code == 1
     iv_line = line_number(work_copy.topics_dir / "iv_risks.yml", "- is the iv dangerous")
     across = problems_at(lines, f"content/topics/routes.yml:{line_number(routes, 'Is  the IV Dangerous')}")
-    assert len(across) == 1 and f"also an example of topic iv_risks (content/topics/iv_risks.yml:{iv_line})" in across[0]
+    assert (
+        len(across) == 1
+        and f"also an example of topic iv_risks (content/topics/iv_risks.yml:{iv_line})" in across[0]
+    )
     first = line_number(routes, "- how is stem cell therapy given")
     lines_text = routes.read_text().splitlines()
-    second = max(i for i, line in enumerate(lines_text, 1) if line.strip() == "- how is stem cell therapy given")
+    second = max(
+        i for i, line in enumerate(lines_text, 1) if line.strip() == "- how is stem cell therapy given"
+    )
     twice = problems_at(lines, f"content/topics/routes.yml:{second}")
     assert len(twice) == 1 and f"listed twice in this topic (also on line {first})" in twice[0]
     nlu_line = line_number(work_copy.nlu_dir / "out_of_scope.yml", "- how much does it cost")
@@ -153,7 +169,9 @@ def test_unclosed_quote_reports_the_line_where_it_opened(work_copy: Project) -> 
     topic.write_text(text.replace(quote, quote[:-1]))
     code, lines = check(work_copy)
     assert code == 1
-    found = problems_at(lines, f"content/topics/risk_factors.yml:{line_number(topic, 'Although each patient')}")
+    found = problems_at(
+        lines, f"content/topics/risk_factors.yml:{line_number(topic, 'Although each patient')}"
+    )
     assert len(found) == 1 and "never closed" in found[0], lines
 
 
@@ -162,12 +180,12 @@ def test_missing_fields_and_too_few_examples(work_copy: Project) -> None:
     lines_before = topic.read_text().splitlines(keepends=True)
     kept = [line for line in lines_before if not line.startswith("title:")]
     examples_at = next(i for i, line in enumerate(kept) if line.startswith("examples:"))
-    topic.write_text("".join(kept[:examples_at + 6]))  # 5 examples left
+    topic.write_text("".join(kept[: examples_at + 6]))  # 5 examples left
     code, lines = check(work_copy)
     assert code == 1
     assert problems_at(lines, "content/topics/risk_factors.yml:1") == [
         "content/topics/risk_factors.yml:1: ERROR: the topic has no title. Fix: add a line `title: <a short name for the topic>` "
-        "at the top; visitors see it on \"Did you mean\" buttons"
+        'at the top; visitors see it on "Did you mean" buttons'
     ]
     few = problems_at(lines, f"content/topics/risk_factors.yml:{line_number(topic, 'examples:')}")
     assert len(few) == 1 and "only 5 example questions; at least 10" in few[0]
@@ -219,17 +237,26 @@ def test_same_term_under_two_values_and_broken_terms_yaml(work_copy: Project) ->
     assert code == 1
     found = problems_at(lines, f"content/terms.yml:{line_number(terms, '- Drip')}")
     assert len(found) == 1, lines
-    assert f"\"drip\" is listed under both route/intravenous (line {line_number(terms, '- drip')}) and route/intra_articular" in found[0]
+    assert (
+        f'"drip" is listed under both route/intravenous (line {line_number(terms, "- drip")}) and route/intra_articular'
+        in found[0]
+    )
 
     terms.write_text(text.replace("    adipose:\n", "    adipose\n"))
     code, lines = check(work_copy)
     assert code == 1
-    assert [line for line in lines if line.startswith("content/terms.yml:") and "YAML syntax error" in line], lines
+    assert [
+        line for line in lines if line.startswith("content/terms.yml:") and "YAML syntax error" in line
+    ], lines
 
 
 def test_unused_response_is_a_warning(work_copy: Project) -> None:
     domain = work_copy.domain
-    domain.write_text(domain.read_text().replace("responses:\n", "responses:\n  utter_nobody_sends_this:\n    - text: Hello.\n", 1))
+    domain.write_text(
+        domain.read_text().replace(
+            "responses:\n", "responses:\n  utter_nobody_sends_this:\n    - text: Hello.\n", 1
+        )
+    )
     code, lines = check(work_copy)
     assert code == 0, "\n".join(lines)
     found = problems_at(lines, f"domain.yml:{line_number(domain, 'utter_nobody_sends_this')}", "WARNING")
@@ -244,7 +271,7 @@ def test_main_returns_the_exit_code_in_process(work_copy: Project, capsys) -> No
     set_answer(topic, read_topic(topic).answer + " It is 100% safe.")
     assert check_main(["--root", str(work_copy.root)]) == 1
     out = capsys.readouterr().out
-    assert f"content/topics/iv_risks.yml:{line_number(topic, '100%')}: ERROR: the answer says \"100%\"" in out
+    assert f'content/topics/iv_risks.yml:{line_number(topic, "100%")}: ERROR: the answer says "100%"' in out
     started = time.monotonic()
     check_main(["--root", str(work_copy.root)])
     assert time.monotonic() - started < 3

@@ -1,5 +1,6 @@
 """Every curated answer rests on passages quoted word for word from the article, and reads at
 US grade 8 or below (Flesch-Kincaid, clinic/content/readability.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,16 @@ TOPICS = load_topics()
 
 
 def test_there_are_topics_for_everything_the_article_covers() -> None:
-    assert {t.id for t in TOPICS} >= {"stem_cells_basics", "routes", "iv_risks", "joint_safety",
-                                      "risk_factors", "osteoarthritis", "alternatives", "right_for_me"}  # fmt: skip
+    assert {t.id for t in TOPICS} >= {
+        "stem_cells_basics",
+        "routes",
+        "iv_risks",
+        "joint_safety",
+        "risk_factors",
+        "osteoarthritis",
+        "alternatives",
+        "right_for_me",
+    }
 
 
 @pytest.mark.parametrize("topic", TOPICS, ids=lambda t: t.id)
@@ -35,7 +44,9 @@ def test_a_changed_quote_is_caught() -> None:
 
 def test_the_grade_formula_separates_easy_from_hard_text() -> None:
     assert grade("The cat sat on the mat. It was fun.") < 2
-    hard = ("Hematopoietic transplantation necessitates comprehensive immunological evaluation "
-            "considering multifactorial contraindications.")  # fmt: skip
+    hard = (
+        "Hematopoietic transplantation necessitates comprehensive immunological evaluation "
+        "considering multifactorial contraindications."
+    )
     assert grade(hard) > 12
     assert syllables("osteoarthritis") >= 4 and syllables("the") == 1

@@ -6,6 +6,7 @@ have that information", the English-only reply) is read from the bot's actual re
 with the responses the server's own domain defines, and the report must agree. The same events
 copied into PostgreSQL must give the same report.
 """
+
 from __future__ import annotations
 
 import csv
@@ -49,8 +50,12 @@ CONVERSATIONS = {
     "again": ["is the iv dangerous"],
     "emergency": ["i have chest pain and can't breathe"],
 }
-KINDS = {"utter_default": "fallback", "utter_clarify": "clarification",
-         "utter_out_of_scope": "out of scope", "utter_non_english": "not English"}
+KINDS = {
+    "utter_default": "fallback",
+    "utter_clarify": "clarification",
+    "utter_out_of_scope": "out of scope",
+    "utter_non_english": "not English",
+}
 
 
 def _norm(text: str) -> str:
@@ -66,7 +71,9 @@ def tracker(tmp_path_factory) -> dict:
     replies: dict[tuple[str, str], list[dict]] = {}
     tracker_store = {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(db)}
     with rasa_stack(api_token=token, tracker_store=tracker_store) as stack:
-        request = urllib.request.Request(f"{stack.url}/domain?token={token}", headers={"Accept": "application/json"})
+        request = urllib.request.Request(
+            f"{stack.url}/domain?token={token}", headers={"Accept": "application/json"}
+        )
         with urllib.request.urlopen(request) as response:
             domain = json.loads(response.read())
         for sender, messages in CONVERSATIONS.items():
@@ -77,9 +84,15 @@ def tracker(tmp_path_factory) -> dict:
     for (sender, message), answer in replies.items():
         said = [_norm(r["text"]) for r in answer if r.get("text")]
         kinds = [texts[t] for t in said if t in texts]
-        topics = [r["custom"]["data"]["topic"] for r in answer
-                  if (r.get("custom") or {}).get("data", {}).get("kind") == "source"]
-        expected[(sender, message)] = {"kind": kinds[-1] if kinds else None, "topic": topics[-1] if topics else None}
+        topics = [
+            r["custom"]["data"]["topic"]
+            for r in answer
+            if (r.get("custom") or {}).get("data", {}).get("kind") == "source"
+        ]
+        expected[(sender, message)] = {
+            "kind": kinds[-1] if kinds else None,
+            "topic": topics[-1] if topics else None,
+        }
     return {"db": db, "url": f"sqlite:///{db}", "expected": expected}
 
 
@@ -164,7 +177,9 @@ def test_since_and_until_select_days(tracker: dict) -> None:
     assert build_report(tracker["url"], since=day, until=last_day).unanswered == everything
     assert build_report(tracker["url"], since=last_day + timedelta(days=1)).messages == 0
     assert build_report(tracker["url"], until=day - timedelta(days=1)).messages == 0
-    result = run_module("clinic.content.gaps", "--db", str(tracker["db"]), "--since", str(day), "--until", str(last_day))
+    result = run_module(
+        "clinic.content.gaps", "--db", str(tracker["db"]), "--since", str(day), "--until", str(last_day)
+    )
     assert result.returncode == 0 and f"{day} to {last_day} (UTC)" in result.stdout
     bad = run_module("clinic.content.gaps", "--db", str(tracker["db"]), "--since", "31/12/2024")
     assert bad.returncode == 2 and "not a date like 2024-03-31" in bad.stderr
@@ -188,12 +203,16 @@ def test_postgresql_gives_the_same_report(tracker: dict) -> None:
         engine = sa.create_engine(url)
         metadata = sa.MetaData()
         events = sa.Table(  # the columns Rasa's SQLTrackerStore creates
-            "events", metadata,
-            sa.Column("id", sa.Integer, primary_key=True), sa.Column("sender_id", sa.String(255), index=True),
-            sa.Column("type_name", sa.String(255)), sa.Column("timestamp", sa.Float),
-            sa.Column("intent_name", sa.String(255)), sa.Column("action_name", sa.String(255)),
+            "events",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("sender_id", sa.String(255), index=True),
+            sa.Column("type_name", sa.String(255)),
+            sa.Column("timestamp", sa.Float),
+            sa.Column("intent_name", sa.String(255)),
+            sa.Column("action_name", sa.String(255)),
             sa.Column("data", sa.Text),
-        )  # fmt: skip
+        )
         metadata.create_all(engine)
         source = sa.create_engine(tracker["url"])
         with source.connect() as read, engine.begin() as write:
@@ -214,20 +233,35 @@ def test_postgresql_gives_the_same_report(tracker: dict) -> None:
 
 
 def test_grouping_and_masking_rules() -> None:
-    assert mask("call me at 212-555-0187 or mail a.b+c@mail.example.co.uk") == "call me at [phone] or mail [email]"
+    assert (
+        mask("call me at 212-555-0187 or mail a.b+c@mail.example.co.uk")
+        == "call me at [phone] or mail [email]"
+    )
     assert mask("my number is +1 (212) 555 0187, thanks") == "my number is [phone], thanks"
     assert mask("my temperature is 102 after 2 days") == "my temperature is 102 after 2 days"
-    same = [("can it cure diabetes", "Can it cure my diabetis?"), ("is it fda approved", "is it FDA aproved"),
-            ("how much does it cost", "how much does the treatment cost")]
-    different = [("does it help my back", "does it help my neck"), ("what is the price", "do you take medicare")]
+    same = [
+        ("can it cure diabetes", "Can it cure my diabetis?"),
+        ("is it fda approved", "is it FDA aproved"),
+        ("how much does it cost", "how much does the treatment cost"),
+    ]
+    different = [
+        ("does it help my back", "does it help my neck"),
+        ("what is the price", "do you take medicare"),
+    ]
     for a, b in same:
         assert similar(normalise(a), normalise(b)), (a, b)
     for a, b in different:
         assert not similar(normalise(a), normalise(b)), (a, b)
-    groups = group_messages([Message("s1", 1.0, "how much does it cost", "out of scope"),
-                             Message("s2", 2.0, "How much does it cost?", "out of scope"),
-                             Message("s2", 3.0, "does it help my back", "fallback"),
-                             Message("s3", 4.0, "how much does the treatment cost", "clarification")])
+    groups = group_messages(
+        [
+            Message("s1", 1.0, "how much does it cost", "out of scope"),
+            Message("s2", 2.0, "How much does it cost?", "out of scope"),
+            Message("s2", 3.0, "does it help my back", "fallback"),
+            Message("s3", 4.0, "how much does the treatment cost", "clarification"),
+        ]
+    )
     assert [(g.count, len(g.senders), g.wording) for g in groups] == [
-        (3, 3, "how much does it cost"), (1, 1, "does it help my back")]
+        (3, 3, "how much does it cost"),
+        (1, 1, "does it help my back"),
+    ]
     assert groups[0].reply == "out of scope, clarification"

@@ -1,4 +1,5 @@
 """`make preview`: the page is opened in headless Chromium and its content checked."""
+
 from __future__ import annotations
 
 import re
@@ -61,7 +62,7 @@ def test_preview_of_the_repository_content(browser: Browser, tmp_path: Path) -> 
             for quote in doc.sources:
                 start = text.find(normalise_space(quote))
                 if start >= 0:
-                    span = owners[start:start + len(normalise_space(quote))]
+                    span = owners[start : start + len(normalise_space(quote))]
                     assert all(doc.id in o.split() for o in span), (doc.id, quote)
                     marked_by[quote] = doc.id
     assert set(marked_by) == {q for d in docs for q in d.sources}
@@ -70,8 +71,9 @@ def test_preview_of_the_repository_content(browser: Browser, tmp_path: Path) -> 
 
     # Unused sentences: exactly the article's sentences that no quote touches.
     quotes = [normalise_space(q) for d in docs for q in d.sources]
-    expected = [s for s in sentences(project.article)
-                if not any(q in s or s in q or _overlap(s, q) for q in quotes)]
+    expected = [
+        s for s in sentences(project.article) if not any(q in s or s in q or _overlap(s, q) for q in quotes)
+    ]
     listed = page.locator("#unused li").all_inner_texts()
     assert listed == expected
     page.close()
@@ -85,9 +87,12 @@ def _overlap(sentence: str, quote: str) -> bool:
 def test_preview_escapes_everything_and_survives_broken_files(browser: Browser, work_copy: Project) -> None:
     topic = work_copy.topics_dir / "routes.yml"
     text = topic.read_text()
-    topic.write_text(text.replace("title: How the treatment is given",
-                                  "title: \"<script>window.HACKED = 1</script> & <b>bold</b>\""))
-    add_example(topic, "<img src=x onerror=\"window.HACKED = 2\">")
+    topic.write_text(
+        text.replace(
+            "title: How the treatment is given", 'title: "<script>window.HACKED = 1</script> & <b>bold</b>"'
+        )
+    )
+    add_example(topic, '<img src=x onerror="window.HACKED = 2">')
     broken = work_copy.topics_dir / "zz_broken.yml"
     broken.write_text("title: Broken\nexamples:\n  - a\n   b: c\n")
 
@@ -99,7 +104,10 @@ def test_preview_escapes_everything_and_survives_broken_files(browser: Browser, 
     assert page.evaluate("() => window.HACKED") is None
     assert requests == [out.resolve().as_uri()]
     assert page.locator("#topic-routes h2").inner_text() == "<script>window.HACKED = 1</script> & <b>bold</b>"
-    assert page.locator("#topic-routes .examples li").last.inner_text() == "<img src=x onerror=\"window.HACKED = 2\">"
+    assert (
+        page.locator("#topic-routes .examples li").last.inner_text()
+        == '<img src=x onerror="window.HACKED = 2">'
+    )
     assert page.locator("script, img").count() == 0
     card = page.locator("#topic-zz_broken")
     assert "cannot be read" in card.inner_text()

@@ -5,6 +5,7 @@ flowing over REST while publishing an edited answer from a working copy, and che
 message failed and that the new answer is served afterwards. The failure tests use a small fake
 of Rasa's API to prove that a failed check or a failed training never calls PUT /model.
 """
+
 from __future__ import annotations
 
 import filecmp
@@ -88,8 +89,14 @@ def publish_env(token: str | None) -> dict:
 
 def test_publish_refuses_without_a_token(work_copy: Project) -> None:
     before = sorted(p.name for p in work_copy.models_dir.iterdir())
-    result = run_module("clinic.content.publish", "--root", str(work_copy.root), "--url", "http://127.0.0.1:9",
-                        env=publish_env(None))
+    result = run_module(
+        "clinic.content.publish",
+        "--root",
+        str(work_copy.root),
+        "--url",
+        "http://127.0.0.1:9",
+        env=publish_env(None),
+    )
     assert result.returncode == 2
     assert "RASA_API_TOKEN is not set" in result.stdout
     assert "make run" in result.stdout
@@ -98,7 +105,9 @@ def test_publish_refuses_without_a_token(work_copy: Project) -> None:
 
 def test_publish_refuses_when_the_bot_is_not_running(work_copy: Project) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    result = run_module("clinic.content.publish", "--root", str(work_copy.root), "--url", url, env=publish_env("t0k"))
+    result = run_module(
+        "clinic.content.publish", "--root", str(work_copy.root), "--url", url, env=publish_env("t0k")
+    )
     assert result.returncode == 2
     assert f"cannot reach the bot at {url}" in result.stdout
     assert not list(work_copy.models_dir.glob("clinic-*.tar.gz"))
@@ -107,12 +116,16 @@ def test_publish_refuses_when_the_bot_is_not_running(work_copy: Project) -> None
 def test_publish_explains_a_bot_started_without_the_api(work_copy: Project) -> None:
     fake = FakeRasa(status_code=404)
     try:
-        result = run_module("clinic.content.publish", "--root", str(work_copy.root), "--url", fake.url,
-                            env=publish_env("t0k"))
+        result = run_module(
+            "clinic.content.publish", "--root", str(work_copy.root), "--url", fake.url, env=publish_env("t0k")
+        )
     finally:
         fake.close()
     assert result.returncode == 2
-    assert "started without the API enabled" in result.stdout and "RASA_API_TOKEN=<token> make run" in result.stdout
+    assert (
+        "started without the API enabled" in result.stdout
+        and "RASA_API_TOKEN=<token> make run" in result.stdout
+    )
     assert fake.puts == []
 
 
@@ -135,10 +148,16 @@ def test_failed_check_never_touches_the_live_model(work_copy: Project, fake_rasa
     topic = work_copy.topics_dir / "iv_risks.yml"
     set_answer(topic, read_topic(topic).answer + " This treatment is guaranteed to work.")
     faq_before = work_copy.faq_data.read_bytes() if work_copy.faq_data.exists() else b""
-    result = run_module("clinic.content.publish", "--root", str(work_copy.root), "--url", fake_rasa.url,
-                        env=publish_env("t0k"))
+    result = run_module(
+        "clinic.content.publish",
+        "--root",
+        str(work_copy.root),
+        "--url",
+        fake_rasa.url,
+        env=publish_env("t0k"),
+    )
     assert result.returncode == 1, result.stdout
-    assert "content/topics/iv_risks.yml:" in result.stdout and "\"guaranteed\"" in result.stdout
+    assert "content/topics/iv_risks.yml:" in result.stdout and '"guaranteed"' in result.stdout
     assert "The live bot is unchanged" in result.stdout
     assert fake_rasa.puts == []
     assert not list(work_copy.models_dir.glob("clinic-*.tar.gz"))
@@ -151,8 +170,14 @@ def test_failed_training_never_touches_the_live_model(work_copy: Project, fake_r
     live_before = work_copy.live_model.read_bytes()
     config = work_copy.root / "config.yml"
     config.write_text(config.read_text().replace("- name: SpacyTokenizer", "- name: NoSuchTokenizer"))
-    result = run_module("clinic.content.publish", "--root", str(work_copy.root), "--url", fake_rasa.url,
-                        env=publish_env("t0k"))
+    result = run_module(
+        "clinic.content.publish",
+        "--root",
+        str(work_copy.root),
+        "--url",
+        fake_rasa.url,
+        env=publish_env("t0k"),
+    )
     assert result.returncode == 1, result.stdout
     assert "Not published: Training failed" in result.stdout
     assert "NoSuchTokenizer" in result.stdout  # Rasa's own explanation is shown
@@ -216,11 +241,20 @@ def test_publish_swaps_the_model_while_visitors_chat(tmp_path: Path) -> None:
 
         set_answer(topic, new_answer)  # the editor saves the file
         env = dict(os.environ, RASA_API_TOKEN=token, RASA_TELEMETRY_ENABLED="false")
-        command = [sys.executable, "-m", "clinic.content.publish", "--root", str(copy.root), "--url", stack.url]
+        command = [
+            sys.executable,
+            "-m",
+            "clinic.content.publish",
+            "--root",
+            str(copy.root),
+            "--url",
+            stack.url,
+        ]
         with Visitors(stack) as visitors:
             time.sleep(1)
-            process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True)
+            process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
             output, marks = [], {}
             for line in process.stdout:
                 output.append(line)

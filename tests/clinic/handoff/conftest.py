@@ -74,8 +74,16 @@ def make_new_handoff(**overrides: Any) -> NewHandoff:
         "reason": "visitor_asked",
         "topics": ["prp", "knee"],
         "transcript": [
-            {"role": "visitor", "text": f"Can you help with {VISITOR_SECRET_TEXT}?", "at": "2024-03-04T14:58:00Z"},
-            {"role": "bot", "text": "A care coordinator can talk this through with you.", "at": "2024-03-04T14:58:02+00:00"},
+            {
+                "role": "visitor",
+                "text": f"Can you help with {VISITOR_SECRET_TEXT}?",
+                "at": "2024-03-04T14:58:00Z",
+            },
+            {
+                "role": "bot",
+                "text": "A care coordinator can talk this through with you.",
+                "at": "2024-03-04T14:58:02+00:00",
+            },
         ],
     }
     values.update(overrides)

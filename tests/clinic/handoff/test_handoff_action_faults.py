@@ -79,8 +79,11 @@ class ActionServer:
             self.kill_at = None
             self.kill()
             return None
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/webhook", body,
-                                         {"Content-Type": "application/json", "Authorization": authorization})  # fmt: skip
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/webhook",
+            body,
+            {"Content-Type": "application/json", "Authorization": authorization},
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 answer = (response.status, response.read())
@@ -138,8 +141,12 @@ class Stack:
         """Requests created (audit), stored (rows) and notified (emails) for one conversation."""
         deliver_due(self.store, settings=load_settings())
         with self.store.engine.connect() as connection:
-            references = [row[0] for row in connection.execute(
-                text("SELECT reference FROM handoffs WHERE conversation_id = :c"), {"c": sender})]  # fmt: skip
+            references = [
+                row[0]
+                for row in connection.execute(
+                    text("SELECT reference FROM handoffs WHERE conversation_id = :c"), {"c": sender}
+                )
+            ]
         created = sum(a.action == "created" for ref in references for a in self.store.get(ref).audit)
         notified = sum(ref in message for ref in references for message in self.mailbox.messages)
         return created, len(references), notified
@@ -152,10 +159,15 @@ def stack() -> Iterator[Stack]:
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     values = {
-        "HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}", "HANDOFF_ENCRYPTION_KEY": generate_key(),
-        "CLINIC_ENV": "test", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_STARTTLS": "false",
-        "SMTP_FROM": "bot@clinic.example", "COORDINATOR_EMAIL": "coordinators@clinic.example",
-    }  # fmt: skip
+        "HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}",
+        "HANDOFF_ENCRYPTION_KEY": generate_key(),
+        "CLINIC_ENV": "test",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+        "SMTP_STARTTLS": "false",
+        "SMTP_FROM": "bot@clinic.example",
+        "COORDINATOR_EMAIL": "coordinators@clinic.example",
+    }
     environment = patch.dict(os.environ, values)
     environment.start()
     actions = ActionServer(workdir)
@@ -163,8 +175,13 @@ def stack() -> Iterator[Stack]:
     threading.Thread(target=relay.serve_forever, daemon=True).start()
     rasa_port = free_port()
     endpoints = write_endpoints(workdir, None)
-    rasa = start_rasa_server(ROOT / "models" / "clinic.tar.gz", rasa_port, endpoints, workdir / "rasa.log",
-                             action_env(relay.server_port, actions.token))  # fmt: skip
+    rasa = start_rasa_server(
+        ROOT / "models" / "clinic.tar.gz",
+        rasa_port,
+        endpoints,
+        workdir / "rasa.log",
+        action_env(relay.server_port, actions.token),
+    )
     store = HandoffStore.from_settings(load_settings())
     try:
         actions.start()

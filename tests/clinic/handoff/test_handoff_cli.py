@@ -52,11 +52,18 @@ def run(env: dict[str, str], *argv: str, stdin: str = "") -> tuple[int, str]:
     return code, out.getvalue()
 
 
-
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """`python -m clinic.handoff.cli ARGS` as a coordinator would run it, in its own process."""
-    return subprocess.run([sys.executable, "-m", "clinic.handoff.cli", *args], check=False, cwd=PROJECT_ROOT,
-                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "clinic.handoff.cli", *args],
+        check=False,
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
 
 def test_create_user_from_stdin(env: dict[str, str], cli_store: HandoffStore) -> None:
     code, output = run(env, "create-user", "casey", "--password-stdin", stdin="a long enough password\n")
@@ -100,7 +107,11 @@ def test_list_show_contact_is_explicit_and_audited(env: dict[str, str], cli_stor
     code, output = run(env, "list", "--json", "--show-contact")
     assert code == 0
     (row,) = json.loads(output)
-    assert (row["name"], row["contact_method"], row["contact_value"]) == (VISITOR_NAME, "email", VISITOR_EMAIL)
+    assert (row["name"], row["contact_method"], row["contact_value"]) == (
+        VISITOR_NAME,
+        "email",
+        VISITOR_EMAIL,
+    )
     assert VISITOR_SECRET_TEXT not in output  # never the conversation itself
     assert [e.action for e in cli_store.get(reference).audit][-1] == "contact_shown"
 
@@ -147,7 +158,9 @@ def test_module_entry_point_runs_the_worker_once(env: dict[str, str], cli_store:
         webhook_store = HandoffStore.from_settings(load_settings(worker_env))
         reference = webhook_store.create(make_new_handoff()).reference
         webhook_store.close()
-        process_env = {key: value for key, value in os.environ.items() if not key.startswith(("SMTP_", "HANDOFF_"))}
+        process_env = {
+            key: value for key, value in os.environ.items() if not key.startswith(("SMTP_", "HANDOFF_"))
+        }
         process_env.update(worker_env)
         result = run_cli(process_env, "worker", "--once")
         assert result.returncode == 0, result.stderr

@@ -66,13 +66,17 @@ def test_not_signed_in_is_sent_to_sign_in(server: tuple[str, HandoffStore], page
     assert reference not in api.text()
 
 
-def test_coordinator_works_a_request_from_queue_to_resolved(server: tuple[str, HandoffStore], page: Page) -> None:
+def test_coordinator_works_a_request_from_queue_to_resolved(
+    server: tuple[str, HandoffStore], page: Page
+) -> None:
     base, store = server
     transcript = [
         {"role": "visitor", "text": f"Hello {SCRIPT_TEXT} <b>bold?</b>", "at": "2024-03-04T14:58:00Z"},
         {"role": "bot", "text": "A care coordinator can help with that.", "at": "2024-03-04T14:58:02Z"},
     ]
-    reference = store.create(make_new_handoff(transcript=transcript, topic_note="<img src=x onerror=alert(1)>")).reference
+    reference = store.create(
+        make_new_handoff(transcript=transcript, topic_note="<img src=x onerror=alert(1)>")
+    ).reference
     page.on("dialog", lambda dialog: pytest.fail(f"a script ran: {dialog.message}"))
 
     # Sign in and land on the queue of new requests.

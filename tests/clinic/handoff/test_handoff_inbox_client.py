@@ -32,7 +32,9 @@ def _token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def _sign_in(client: Any, password: str = COORDINATOR_PASSWORD, username: str = COORDINATOR, **query: str) -> Any:
+def _sign_in(
+    client: Any, password: str = COORDINATOR_PASSWORD, username: str = COORDINATOR, **query: str
+) -> Any:
     page = client.get("/sign-in")
     return client.post(
         "/sign-in",
@@ -59,7 +61,9 @@ def test_not_signed_in_sees_nothing(inbox: tuple[Any, HandoffStore]) -> None:
     assert real.status_code == fake.status_code == 302
     assert real.headers["Location"] == f"/sign-in?next=/handoffs/{reference}"
     assert fake.headers["Location"] == "/sign-in?next=/handoffs/ZZZ-ZZZZ"
-    assert VISITOR_NAME not in real.get_data(as_text=True) and VISITOR_EMAIL not in real.get_data(as_text=True)
+    assert VISITOR_NAME not in real.get_data(as_text=True) and VISITOR_EMAIL not in real.get_data(
+        as_text=True
+    )
 
     api = client.get("/api/handoffs?status=all")
     assert api.status_code == 401
@@ -128,7 +132,10 @@ def test_post_without_csrf_token_is_rejected(inbox: tuple[Any, HandoffStore]) ->
     reference = store.create(make_new_handoff()).reference
     client = app.test_client()
 
-    assert client.post("/sign-in", data={"username": COORDINATOR, "password": COORDINATOR_PASSWORD}).status_code == 400
+    assert (
+        client.post("/sign-in", data={"username": COORDINATOR, "password": COORDINATOR_PASSWORD}).status_code
+        == 400
+    )
     with client.session_transaction() as session:
         assert "user" not in session
 
@@ -147,7 +154,9 @@ def test_post_without_csrf_token_is_rejected(inbox: tuple[Any, HandoffStore]) ->
     assert client.get("/handoffs").status_code == 200  # still signed in: sign-out was refused
 
     page = client.get(f"/handoffs/{reference}")
-    claim = client.post(f"/handoffs/{reference}/claim", data={"csrf_token": _token(page.get_data(as_text=True))})
+    claim = client.post(
+        f"/handoffs/{reference}/claim", data={"csrf_token": _token(page.get_data(as_text=True))}
+    )
     assert claim.status_code == 302
     assert store.get(reference).claimed_by == COORDINATOR
 
@@ -198,8 +207,12 @@ def test_simultaneous_wrong_passwords_get_at_most_five_checks(served: tuple[str,
         with requests.Session() as browser:
             token = _token(browser.get(f"{base}/sign-in", timeout=30).text)
             barrier.wait()
-            answer = browser.post(f"{base}/sign-in", timeout=60, allow_redirects=False,
-                                  data={"username": COORDINATOR, "password": "wrong guess", "csrf_token": token})  # fmt: skip
+            answer = browser.post(
+                f"{base}/sign-in",
+                timeout=60,
+                allow_redirects=False,
+                data={"username": COORDINATOR, "password": "wrong guess", "csrf_token": token},
+            )
             statuses.append(answer.status_code)
 
     threads = [threading.Thread(target=guess) for _ in range(40)]
@@ -252,7 +265,9 @@ def test_a_successful_sign_in_gives_its_attempt_back(inbox: tuple[Any, HandoffSt
 
 def _sign_out(client: Any) -> None:
     page = client.get("/handoffs")
-    assert client.post("/sign-out", data={"csrf_token": _token(page.get_data(as_text=True))}).status_code == 302
+    assert (
+        client.post("/sign-out", data={"csrf_token": _token(page.get_data(as_text=True))}).status_code == 302
+    )
 
 
 def _captured(app: Any, client: Any) -> Any:
@@ -270,7 +285,9 @@ def _cli(store: HandoffStore, key: str, *argv: str, stdin: str = "") -> None:
 
 
 @pytest.mark.slow
-def test_sign_out_password_change_and_deactivation_end_every_session(inbox: tuple[Any, HandoffStore], key: str) -> None:
+def test_sign_out_password_change_and_deactivation_end_every_session(
+    inbox: tuple[Any, HandoffStore], key: str
+) -> None:
     app, store = inbox
     second_device = app.test_client()
     assert _sign_in(second_device).status_code == 302
@@ -309,8 +326,12 @@ def test_only_the_claimer_can_resolve(inbox: tuple[Any, HandoffStore]) -> None:
     casey.post(f"/handoffs/{reference}/claim", data={"csrf_token": _token(page)})
     page = robin.get(f"/handoffs/{reference}").get_data(as_text=True)
     assert "Mark as resolved" not in page and "only they can mark it as resolved" in page
-    answer = robin.post(f"/handoffs/{reference}/resolve", data={"csrf_token": _token(page)}, follow_redirects=True)
-    assert f"claimed by {COORDINATOR}: only {COORDINATOR} can mark it as resolved" in answer.get_data(as_text=True)
+    answer = robin.post(
+        f"/handoffs/{reference}/resolve", data={"csrf_token": _token(page)}, follow_redirects=True
+    )
+    assert f"claimed by {COORDINATOR}: only {COORDINATOR} can mark it as resolved" in answer.get_data(
+        as_text=True
+    )
     assert store.get(reference).status == "claimed"
 
     page = casey.get(f"/handoffs/{reference}").get_data(as_text=True)

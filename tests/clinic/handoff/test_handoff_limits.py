@@ -23,8 +23,15 @@ LIMITS = HandoffLimits(window=timedelta(hours=1), per_conversation=2, per_client
 
 def open_store(database_url: str, key: str, clock: FakeClock) -> HandoffStore:
     """Another process's view of the same database: its own engine and connection pool."""
-    return HandoffStore(database_url, key, office_hours=HOURS, inbox_base_url="http://inbox.test",
-                        channels=("email", "webhook"), clock=clock, limits=LIMITS)  # fmt: skip
+    return HandoffStore(
+        database_url,
+        key,
+        office_hours=HOURS,
+        inbox_base_url="http://inbox.test",
+        channels=("email", "webhook"),
+        clock=clock,
+        limits=LIMITS,
+    )
 
 
 def outbox_rows(store: HandoffStore) -> int:
@@ -45,7 +52,9 @@ def test_a_retried_submission_returns_its_record_even_after_it_was_resolved(stor
     assert store.find_submission("x" * 64) is None
 
     # A new form run in the same conversation is a new submission.
-    again = store.create(make_new_handoff(conversation_id=submission.conversation_id, submission_key="n" * 64))
+    again = store.create(
+        make_new_handoff(conversation_id=submission.conversation_id, submission_key="n" * 64)
+    )
     assert again.created and again.reference != first.reference
 
 
@@ -79,7 +88,9 @@ def test_limits_per_conversation_and_per_client_are_shared_by_processes(
         two.close()
 
 
-def test_simultaneous_requests_from_one_client_stop_at_the_limit(database_url: str, key: str, clock: FakeClock) -> None:
+def test_simultaneous_requests_from_one_client_stop_at_the_limit(
+    database_url: str, key: str, clock: FakeClock
+) -> None:
     stores = [open_store(database_url, key, clock) for _ in range(3)]
     barrier = threading.Barrier(12)
     created, refused, errors = [], [], []
@@ -131,15 +142,20 @@ def test_limits_come_from_the_clinic_configuration(tmp_path: Path) -> None:
     assert shipped.limits.per_client >= 1 and shipped.limits.per_conversation >= 1
 
 
-def test_a_database_from_the_previous_version_is_upgraded_in_place(database_url: str, key: str, clock: FakeClock) -> None:
+def test_a_database_from_the_previous_version_is_upgraded_in_place(
+    database_url: str, key: str, clock: FakeClock
+) -> None:
     engine = create_engine(database_url)
     Base.metadata.create_all(engine)
     with engine.begin() as connection:  # back to the tables as the previous version made them
         for statement in (
-            "DROP INDEX uq_handoffs_submission_key", "ALTER TABLE handoffs DROP COLUMN submission_key",
-            "ALTER TABLE coordinators DROP COLUMN session_token", "DROP TABLE rate_counters",
-            "ALTER TABLE handoff_outbox DROP COLUMN claimed_by", "ALTER TABLE handoff_outbox DROP COLUMN claimed_until",
-        ):  # fmt: skip
+            "DROP INDEX uq_handoffs_submission_key",
+            "ALTER TABLE handoffs DROP COLUMN submission_key",
+            "ALTER TABLE coordinators DROP COLUMN session_token",
+            "DROP TABLE rate_counters",
+            "ALTER TABLE handoff_outbox DROP COLUMN claimed_by",
+            "ALTER TABLE handoff_outbox DROP COLUMN claimed_until",
+        ):
             connection.exec_driver_sql(statement)
     engine.dispose()
     store = open_store(database_url, key, clock)
@@ -153,13 +169,18 @@ def test_a_database_from_the_previous_version_is_upgraded_in_place(database_url:
         store.close()
 
 
-def test_sign_in_attempts_are_reserved_atomically_across_processes(database_url: str, key: str, clock: FakeClock) -> None:
+def test_sign_in_attempts_are_reserved_atomically_across_processes(
+    database_url: str, key: str, clock: FakeClock
+) -> None:
     """The inbox's throttle (clinic/handoff/inbox/auth.py) on both databases: of 40 simultaneous
     attempts from several processes, exactly the limit get through."""
     stores = [open_store(database_url, key, clock) for _ in range(4)]
     barrier = threading.Barrier(40)
     granted: list[bool] = []
-    limits = [(counter_key("signin-pair", "casey", "192.0.2.1"), 5), (counter_key("signin-user", "casey"), 20)]
+    limits = [
+        (counter_key("signin-pair", "casey", "192.0.2.1"), 5),
+        (counter_key("signin-user", "casey"), 20),
+    ]
 
     def attempt(store: HandoffStore) -> None:
         barrier.wait()
@@ -172,7 +193,9 @@ def test_sign_in_attempts_are_reserved_atomically_across_processes(database_url:
         thread.join(60)
     try:
         assert (granted.count(True), granted.count(False)) == (5, 35)
-        assert stores[1].reserve_attempts([(counter_key("signin-pair", "robin", "192.0.2.1"), 5)], timedelta(minutes=15))
+        assert stores[1].reserve_attempts(
+            [(counter_key("signin-pair", "robin", "192.0.2.1"), 5)], timedelta(minutes=15)
+        )
     finally:
         for store in stores:
             store.close()

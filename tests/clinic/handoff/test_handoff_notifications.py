@@ -37,7 +37,16 @@ from tests.clinic.handoff.conftest import (
 )
 
 SECRET = "webhook-test-secret"
-PERSONAL = (VISITOR_NAME, "Quixote", VISITOR_EMAIL, VISITOR_PHONE_E164, VISITOR_SECRET_TEXT, TOPIC_NOTE, "prp", "knee")
+PERSONAL = (
+    VISITOR_NAME,
+    "Quixote",
+    VISITOR_EMAIL,
+    VISITOR_PHONE_E164,
+    VISITOR_SECRET_TEXT,
+    TOPIC_NOTE,
+    "prp",
+    "knee",
+)
 
 
 def _outbox(store: HandoffStore, kind: str) -> OutboxMessage:
@@ -54,7 +63,9 @@ class _Collector:
         self.messages: list[tuple[str, list[str], Message]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        self.messages.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content))
+        )
         return "250 OK"
 
 
@@ -89,7 +100,9 @@ def test_email_notification_has_reference_and_link_but_no_visitor_details(
     assert settings.smtp is not None and settings.smtp.starttls is False  # only on port 587
     store = HandoffStore.from_settings(settings, clock=clock)
     try:
-        reference = store.create(make_new_handoff(contact_method="phone", contact_value=VISITOR_PHONE)).reference
+        reference = store.create(
+            make_new_handoff(contact_method="phone", contact_value=VISITOR_PHONE)
+        ).reference
         report = deliver_due(store, clock.now, senders=senders_from_settings(settings))
         assert (report.delivered, report.failed) == (1, 0)
 
@@ -178,7 +191,9 @@ def webhook_store(tmp_path: Path, key: str, clock: FakeClock) -> Iterator[Handof
 def test_webhook_is_signed_and_survives_outages(
     receiver: _Receiver, webhook_store: HandoffStore, clock: FakeClock
 ) -> None:
-    senders = {"webhook": WebhookSender(WebhookSettings(url=f"http://127.0.0.1:{receiver.port}/hook", secret=SECRET))}
+    senders = {
+        "webhook": WebhookSender(WebhookSettings(url=f"http://127.0.0.1:{receiver.port}/hook", secret=SECRET))
+    }
     reference = webhook_store.create(make_new_handoff()).reference
     start = clock.now
 

@@ -91,5 +91,9 @@ def test_naive_now_is_rejected() -> None:
 
 def test_clock_words() -> None:
     assert [format_clock(time(h, m)) for h, m in [(0, 0), (9, 0), (12, 0), (13, 5), (17, 30)]] == [
-        "12 AM", "9 AM", "12 PM", "1:05 PM", "5:30 PM",
+        "12 AM",
+        "9 AM",
+        "12 PM",
+        "1:05 PM",
+        "5:30 PM",
     ]

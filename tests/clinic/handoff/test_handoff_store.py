@@ -152,7 +152,9 @@ def test_claim_note_resolve_with_audit_trail(store: HandoffStore, clock: FakeClo
 
     clock.advance(minutes=5)
     noted = store.add_note(reference, "casey", "Left a voicemail.")
-    assert [(n.author, n.text, n.created_at) for n in noted.notes] == [("casey", "Left a voicemail.", clock.now)]
+    assert [(n.author, n.text, n.created_at) for n in noted.notes] == [
+        ("casey", "Left a voicemail.", clock.now)
+    ]
     with pytest.raises(ValueError, match="empty"):
         store.add_note(reference, "casey", "   ")
 
@@ -296,7 +298,9 @@ def test_invalid_submissions_are_rejected(store: HandoffStore) -> None:
     with pytest.raises(InvalidHandoff, match="timezone-aware"):
         store.create(make_new_handoff(consent_at=datetime(2024, 3, 4, 10, 0)))
     with pytest.raises(InvalidHandoff, match="role"):
-        store.create(make_new_handoff(transcript=[{"role": "admin", "text": "x", "at": "2024-03-04T10:00:00Z"}]))
+        store.create(
+            make_new_handoff(transcript=[{"role": "admin", "text": "x", "at": "2024-03-04T10:00:00Z"}])
+        )
     with pytest.raises(InvalidHandoff, match="name"):
         store.create(make_new_handoff(name="  "))
     assert store.list() == []

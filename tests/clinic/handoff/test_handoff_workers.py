@@ -73,22 +73,35 @@ def receivers() -> Iterator[tuple[SlowMailbox, int, int]]:
 def test_two_workers_on_sqlite_send_each_notification_once(tmp_path: Path, receivers: tuple) -> None:
     mailbox, smtp_port, webhook_port = receivers
     env = {
-        **os.environ, "CLINIC_ENV": "test", "HANDOFF_ENCRYPTION_KEY": generate_key(),
+        **os.environ,
+        "CLINIC_ENV": "test",
+        "HANDOFF_ENCRYPTION_KEY": generate_key(),
         "HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'handoffs.db'}",
-        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_STARTTLS": "false",
-        "SMTP_FROM": "bot@clinic.example", "COORDINATOR_EMAIL": "team@clinic.example",
-        "HANDOFF_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/hook", "HANDOFF_WEBHOOK_SECRET": "s3cret",
-    }  # fmt: skip
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_STARTTLS": "false",
+        "SMTP_FROM": "bot@clinic.example",
+        "COORDINATOR_EMAIL": "team@clinic.example",
+        "HANDOFF_WEBHOOK_URL": f"http://127.0.0.1:{webhook_port}/hook",
+        "HANDOFF_WEBHOOK_SECRET": "s3cret",
+    }
     store = HandoffStore.from_settings(load_settings(env, var_dir=tmp_path))
     references = {store.create(make_new_handoff()).reference for _ in range(HANDOFFS)}
     workers = [
-        subprocess.Popen([sys.executable, "-m", "clinic.handoff.cli", "worker", "--interval", "1"], cwd=PROJECT_ROOT,
-                         env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / f"worker{i}.log").open("w"))
+        subprocess.Popen(
+            [sys.executable, "-m", "clinic.handoff.cli", "worker", "--interval", "1"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp_path / f"worker{i}.log").open("w"),
+        )
         for i in range(2)
-    ]  # fmt: skip
+    ]
     try:
         deadline = time.monotonic() + 90
-        while (len(mailbox.messages) < HANDOFFS or len(Receiver.calls) < HANDOFFS) and time.monotonic() < deadline:
+        while (
+            len(mailbox.messages) < HANDOFFS or len(Receiver.calls) < HANDOFFS
+        ) and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(3)  # a few more rounds of both workers: nothing more may go out
         assert all(worker.poll() is None for worker in workers), "both workers kept running"
@@ -102,7 +115,9 @@ def test_two_workers_on_sqlite_send_each_notification_once(tmp_path: Path, recei
     assert len(set(ids)) == HANDOFFS and all(i.endswith("@clinic.example>") for i in ids)
     assert {message["Subject"].rsplit(" ", 1)[1] for message in mailbox.messages} == references
     keys = [call["Idempotency-Key"] for call in Receiver.calls]
-    assert len(keys) == HANDOFFS and len(set(keys)) == HANDOFFS, f"{len(keys)} webhooks for {HANDOFFS} handoffs"
+    assert len(keys) == HANDOFFS and len(set(keys)) == HANDOFFS, (
+        f"{len(keys)} webhooks for {HANDOFFS} handoffs"
+    )
     with store.engine.connect() as connection:
         rows = connection.execute(text("SELECT attempts, delivered_at, claimed_by FROM handoff_outbox")).all()
     assert len(rows) == 2 * HANDOFFS and all(r[0] == 1 and r[1] is not None and r[2] is None for r in rows)
@@ -113,8 +128,17 @@ def test_a_repeated_notification_carries_the_same_message_id_and_key() -> None:
     """If a worker dies between sending and recording, the next attempt is recognisable."""
     from clinic.handoff.senders import build_email, notification_key
 
-    payload = {"reference": "HX7-K3P9", "reason": "visitor_asked", "url": "http://inbox/h", "notification_id": 41}
-    first = build_email(payload, clinic_name="Clinic", sender="Bot <bot@clinic.example>", recipients=("a@b.example",))
-    again = build_email(payload, clinic_name="Clinic", sender="Bot <bot@clinic.example>", recipients=("a@b.example",))
+    payload = {
+        "reference": "HX7-K3P9",
+        "reason": "visitor_asked",
+        "url": "http://inbox/h",
+        "notification_id": 41,
+    }
+    first = build_email(
+        payload, clinic_name="Clinic", sender="Bot <bot@clinic.example>", recipients=("a@b.example",)
+    )
+    again = build_email(
+        payload, clinic_name="Clinic", sender="Bot <bot@clinic.example>", recipients=("a@b.example",)
+    )
     assert first["Message-ID"] == again["Message-ID"] == "<handoff-HX7-K3P9-n41@clinic.example>"
     assert notification_key(payload) != notification_key({**payload, "notification_id": 42})

@@ -1,5 +1,6 @@
 """Contact details typed into the handoff form do not stay in the conversation store, on SQLite
 and on PostgreSQL; old conversations are purged; Rasa can still read what is left."""
+
 from __future__ import annotations
 
 import json
@@ -23,19 +24,38 @@ from clinic.settings import load_settings
 from clinic.stack.local import TRACKER_STORE_TYPE, rasa_stack
 from tests.support.postgres import throwaway_database
 
-FORM = ["I'd like to talk to someone", "Zelda Quibble", "email", "zelda.q@example.org", "weekday mornings",
-        "skip", "/affirm", "also my cell is 212-555-0187"]  # fmt: skip
+FORM = [
+    "I'd like to talk to someone",
+    "Zelda Quibble",
+    "email",
+    "zelda.q@example.org",
+    "weekday mornings",
+    "skip",
+    "/affirm",
+    "also my cell is 212-555-0187",
+]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def tracker(request, tmp_path: Path) -> Iterator[tuple]:
     if request.param == "sqlite":
-        yield ({"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(tmp_path / "tracker.db")},
-               f"sqlite:///{tmp_path / 'tracker.db'}")  # fmt: skip
+        yield (
+            {"type": TRACKER_STORE_TYPE, "dialect": "sqlite", "db": str(tmp_path / "tracker.db")},
+            f"sqlite:///{tmp_path / 'tracker.db'}",
+        )
         return
     with throwaway_database("clinic_privacy") as name:
-        yield ({"type": TRACKER_STORE_TYPE, "dialect": "postgresql", "url": "127.0.0.1", "port": 5432, "db": name,
-                "username": "postgres"}, f"postgresql://postgres@127.0.0.1:5432/{name}")  # fmt: skip
+        yield (
+            {
+                "type": TRACKER_STORE_TYPE,
+                "dialect": "postgresql",
+                "url": "127.0.0.1",
+                "port": 5432,
+                "db": name,
+                "username": "postgres",
+            },
+            f"postgresql://postgres@127.0.0.1:5432/{name}",
+        )
 
 
 def stored_text(url: str) -> str:
@@ -119,8 +139,18 @@ def test_only_finished_or_abandoned_forms_are_redacted(tracker, tmp_path: Path, 
             send(stack.rest_webhook, message, ann)
         redact(url)
         assert "Ann Quill" not in stored_text(url)
-        replies = [send(stack.rest_webhook, message, ann) for message in [
-            "can someone call me", "Bea Second", "email", "bea@example.org", "skip", "skip", "/affirm"]]  # fmt: skip
+        replies = [
+            send(stack.rest_webhook, message, ann)
+            for message in [
+                "can someone call me",
+                "Bea Second",
+                "email",
+                "bea@example.org",
+                "skip",
+                "skip",
+                "/affirm",
+            ]
+        ]
         assert handoff_name(reference_in(replies[-1])) == "Bea Second"
         redact(url)
         assert "Bea Second" not in stored_text(url) and "bea@example.org" not in stored_text(url)

@@ -2,6 +2,7 @@
 /webhook with `next_action: action_submit_handoff` is refused and stores nothing, while Rasa's
 own calls (with the ACTION_SERVER_TOKEN header from endpoints.yml) still run a whole handoff.
 Without a token it serves on loopback only (development) and refuses to start on a network."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,11 @@ from clinic.stack.local import wait_until_up as wait_for_url
 def environment() -> Iterator[dict]:
     """A fresh handoff store for the servers (inherited) and for this test process."""
     workdir = Path(tempfile.mkdtemp(prefix="action-auth-"))
-    values = {"HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}", "HANDOFF_ENCRYPTION_KEY": generate_key(),
-              "CLINIC_ENV": "test"}  # fmt: skip
+    values = {
+        "HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}",
+        "HANDOFF_ENCRYPTION_KEY": generate_key(),
+        "CLINIC_ENV": "test",
+    }
     with patch.dict(os.environ, values):
         yield values
 
@@ -49,12 +53,27 @@ def store() -> HandoffStore:
 
 def forged_call(sender: str) -> bytes:
     """What an attacker posts: a made-up conversation, ready to submit."""
-    slots = {"handoff_name": "Forged Name", "handoff_contact_method": "email",
-             "handoff_contact": "forged@example.org", "handoff_consent": True}  # fmt: skip
-    tracker = {"sender_id": sender, "slots": slots, "latest_message": {}, "paused": False, "active_loop": {},
-               "events": [{"event": "user", "text": "anything at all", "timestamp": 1.0}]}  # fmt: skip
-    body = {"next_action": "action_submit_handoff", "sender_id": sender, "tracker": tracker, "domain": {},
-            "version": "3.6.21"}  # fmt: skip
+    slots = {
+        "handoff_name": "Forged Name",
+        "handoff_contact_method": "email",
+        "handoff_contact": "forged@example.org",
+        "handoff_consent": True,
+    }
+    tracker = {
+        "sender_id": sender,
+        "slots": slots,
+        "latest_message": {},
+        "paused": False,
+        "active_loop": {},
+        "events": [{"event": "user", "text": "anything at all", "timestamp": 1.0}],
+    }
+    body = {
+        "next_action": "action_submit_handoff",
+        "sender_id": sender,
+        "tracker": tracker,
+        "domain": {},
+        "version": "3.6.21",
+    }
     return json.dumps(body).encode()
 
 
@@ -68,8 +87,11 @@ def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Basic eDp5"}],
-                         ids=["no-token", "wrong-token", "other-scheme"])  # fmt: skip
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Basic eDp5"}],
+    ids=["no-token", "wrong-token", "other-scheme"],
+)
 def test_a_forged_submit_is_refused_and_stores_nothing(bot: RasaStack, headers: dict) -> None:
     before = len(store().list())
     status, body = post(f"{bot.action_url}/webhook", forged_call(f"forged-{uuid.uuid4().hex[:8]}"), headers)
@@ -86,7 +108,9 @@ def test_a_forged_submit_is_refused_and_stores_nothing(bot: RasaStack, headers: 
 def test_the_same_call_with_rasas_token_is_served(bot: RasaStack) -> None:
     """The control: only the token stands between the forged call above and a stored handoff."""
     sender = f"forged-{uuid.uuid4().hex[:8]}"
-    status, body = post(f"{bot.action_url}/webhook", forged_call(sender), {"Authorization": f"Bearer {bot.action_token}"})
+    status, body = post(
+        f"{bot.action_url}/webhook", forged_call(sender), {"Authorization": f"Bearer {bot.action_token}"}
+    )
     references = [e["value"] for e in body["events"] if e.get("name") == "handoff_reference"]
     assert status == 200 and references, body
     assert store().get(references[0]).conversation_id == sender
@@ -95,8 +119,18 @@ def test_the_same_call_with_rasas_token_is_served(bot: RasaStack) -> None:
 @pytest.mark.slow
 def test_rasas_own_calls_still_run_a_whole_handoff(bot: RasaStack) -> None:
     sender = f"auth-{uuid.uuid4().hex[:8]}"
-    replies = [send(bot.rest_webhook, m, sender) for m in
-               ["I'd like to talk to someone", "Ann Example", "email", "ann@example.org", "skip", "skip", "/affirm"]]
+    replies = [
+        send(bot.rest_webhook, m, sender)
+        for m in [
+            "I'd like to talk to someone",
+            "Ann Example",
+            "email",
+            "ann@example.org",
+            "skip",
+            "skip",
+            "/affirm",
+        ]
+    ]
     confirmation = " ".join(r.get("text") or "" for r in replies[-1])
     reference = re.search(r"reference is ([A-Z0-9]{3}-[A-Z0-9]{4})", confirmation)
     assert reference, replies
@@ -119,13 +153,34 @@ def test_without_a_token_it_serves_loopback_only(tmp_path: Path, environment: di
 
 def test_it_refuses_to_listen_on_a_network_without_a_token() -> None:
     env = server_env({"ACTION_SERVER_TOKEN": ""})
-    command = [sys.executable, "-m", "clinic.stack.action_server", "--host", "0.0.0.0", "--port", str(free_port()),
-               "--actions", "actions"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "clinic.stack.action_server",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(free_port()),
+        "--actions",
+        "actions",
+    ]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "Refusing to start" in result.stderr and "ACTION_SERVER_TOKEN" in result.stderr
+    assert (
+        result.returncode == 2
+        and "Refusing to start" in result.stderr
+        and "ACTION_SERVER_TOKEN" in result.stderr
+    )
 
 
 def test_rasa_refuses_an_api_token_on_its_command_line() -> None:
-    command = [sys.executable, "-m", "clinic.stack.rasa_server", "run", "--enable-api", "--auth-token", "s3cret"]
+    command = [
+        sys.executable,
+        "-m",
+        "clinic.stack.rasa_server",
+        "run",
+        "--enable-api",
+        "--auth-token",
+        "s3cret",
+    ]
     result = subprocess.run(command, cwd=ROOT, env=server_env(), capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "RASA_API_TOKEN" in result.stderr

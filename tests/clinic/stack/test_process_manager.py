@@ -3,6 +3,7 @@ supervisord, listening on loopback only, with no secret on any command line; a R
 SIGKILL is back within seconds and the same conversation carries on; Ctrl-C stops everything.
 
 One real stack (clinic/stack/supervise.py in a temporary directory, free ports) for the module."""
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,9 @@ def command_lines() -> dict[int, str]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                lines[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                lines[int(entry.name)] = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
             except OSError:
                 continue
     return lines
@@ -65,7 +68,9 @@ def command_lines() -> dict[int, str]:
 
 def tracker(stack: SupervisedStack, sender: str) -> dict:
     token = stack.secret("rasa-api-token")
-    with urllib.request.urlopen(f"{stack.rasa_url}/conversations/{sender}/tracker?token={token}", timeout=30) as r:
+    with urllib.request.urlopen(
+        f"{stack.rasa_url}/conversations/{sender}/tracker?token={token}", timeout=30
+    ) as r:
         return json.loads(r.read())
 
 
@@ -121,8 +126,10 @@ def test_a_killed_rasa_is_restarted_and_the_conversation_carries_on(stack: Super
     os.kill(old_pid, signal.SIGKILL)
     restarted = wait_for(lambda: stack.pid("rasa") not in (0, old_pid), RESTART_WITHIN)
     answering = restarted + wait_for(stack.rasa_answers, ANSWERING_WITHIN, step=0.2)
-    print(f"\nRasa killed with SIGKILL: new process after {restarted:.2f} s, model loaded and "
-          f"answering after {answering:.1f} s")  # fmt: skip
+    print(
+        f"\nRasa killed with SIGKILL: new process after {restarted:.2f} s, model loaded and "
+        f"answering after {answering:.1f} s"
+    )
 
     # The same conversation: the form remembers it asked how to reach the visitor.
     assert "email address" in texts(send(stack.rest_webhook, "email", sender))
@@ -146,9 +153,25 @@ def test_the_rasa_launcher_adds_the_token_and_loopback_and_refuses_secrets_in_ar
     from clinic.stack.rasa_server import has_secret_option, rasa_argv
 
     argv = rasa_argv(["run", "--model", "m.tar.gz"], "s3cret", "127.0.0.1")
-    assert argv == ["rasa", "run", "--model", "m.tar.gz", "--enable-api", "--auth-token", "s3cret",
-                    "--interface", "127.0.0.1"]  # fmt: skip
-    assert rasa_argv(["run", "--interface", "10.0.0.5"], "", "127.0.0.1") == ["rasa", "run", "--interface", "10.0.0.5"]
+    assert argv == [
+        "rasa",
+        "run",
+        "--model",
+        "m.tar.gz",
+        "--enable-api",
+        "--auth-token",
+        "s3cret",
+        "--interface",
+        "127.0.0.1",
+    ]
+    assert rasa_argv(["run", "--interface", "10.0.0.5"], "", "127.0.0.1") == [
+        "rasa",
+        "run",
+        "--interface",
+        "10.0.0.5",
+    ]
     for leaking in (["--auth-token", "x"], ["--auth=x"], ["-tx"], ["-t", "x"], ["--jwt-secret", "x"]):
         assert has_secret_option(["run", *leaking]), leaking
-    assert not has_secret_option(["run", "--model", "models/clinic.tar.gz", "--cors", "http://localhost:8000"])
+    assert not has_secret_option(
+        ["run", "--model", "models/clinic.tar.gz", "--cors", "http://localhost:8000"]
+    )

@@ -4,6 +4,7 @@ servers on this machine. Never skipped: CI has both.
 
 Issue 9, finding 10: the file quoted its "${VAR}" values, which Rasa does not expand, so the scaled
 set-up did not start; the old test wrote endpoints of its own and never noticed."""
+
 from __future__ import annotations
 
 import threading
@@ -33,15 +34,26 @@ def tracker_db() -> Iterator[str]:
 
 def scaled_env(tracker_db: str) -> dict[str, str]:
     """What scripts/run_all.sh --scaled exports for endpoints.scaled.yml (here: test databases)."""
-    return {"TRACKER_DB_HOST": PG["host"], "TRACKER_DB_PORT": str(PG["port"]), "TRACKER_DB_NAME": tracker_db,
-            "TRACKER_DB_USER": PG["user"], "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": "6379", "REDIS_DB": str(REDIS_DB)}  # fmt: skip
+    return {
+        "TRACKER_DB_HOST": PG["host"],
+        "TRACKER_DB_PORT": str(PG["port"]),
+        "TRACKER_DB_NAME": tracker_db,
+        "TRACKER_DB_USER": PG["user"],
+        "TRACKER_DB_PASSWORD": "",
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": "6379",
+        "REDIS_DB": str(REDIS_DB),
+    }
 
 
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch, tracker_db: str) -> dict[str, str]:
-    values = {**scaled_env(tracker_db), "ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
-              "ACTION_SERVER_TOKEN": "t0ken", "TRACKER_SQLITE_FILE": "/tmp/unused.db"}  # fmt: skip
+    values = {
+        **scaled_env(tracker_db),
+        "ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
+        "ACTION_SERVER_TOKEN": "t0ken",
+        "TRACKER_SQLITE_FILE": "/tmp/unused.db",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
