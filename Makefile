@@ -20,10 +20,13 @@ MODEL_STAMP := models/.trained
 -include $(wildcard mk/*.mk)
 
 ## Set-up ------------------------------------------------------------------------------------
-install: .venv/.installed $(SPACY_MODEL)
+install: .venv/.installed .venv-app/.installed $(SPACY_MODEL)
 
 .venv/.installed: requirements.lock pyproject.toml scripts/install.sh
-	scripts/install.sh
+	scripts/install.sh rasa
+
+.venv-app/.installed: requirements-app.lock pyproject.toml scripts/install.sh
+	scripts/install.sh app
 
 $(SPACY_MODEL): .venv/.installed content/terms.yml clinic/nlp/build_spacy.py
 	$(PY) -m clinic.nlp.build_spacy

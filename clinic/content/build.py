@@ -20,9 +20,11 @@ from pathlib import Path
 from clinic.content.compile import write as write_training_data
 from clinic.content.project import Project
 from clinic.content.topics import load_topics
+from clinic.stack.services import RASA_PYTHON
 
 MODEL_PREFIX = "clinic-"
-BIN = Path(sys.executable).parent
+# Rasa and spaCy are in .venv (Python 3.10), whichever Python runs this (`make publish`: .venv-app).
+RASA_BIN = Path(RASA_PYTHON).parent
 
 
 class BuildFailed(Exception):
@@ -62,7 +64,7 @@ def spacy_is_stale(project: Project) -> bool:
 
 
 def build_spacy(project: Project) -> None:
-    _run([sys.executable, "-m", "clinic.nlp.build_spacy", "--terms", str(project.terms),
+    _run([RASA_PYTHON, "-m", "clinic.nlp.build_spacy", "--terms", str(project.terms),
           "--out", str(project.spacy_dir)], project, "Building the spaCy pipeline")
 
 
@@ -76,7 +78,7 @@ def train(project: Project, name: str) -> Path:
     model = project.models_dir / f"{name}.tar.gz"
     existed = model.exists()  # `make train` trains over the live model: a failure must not delete it
     try:
-        _run([str(BIN / "rasa"), "train", "--quiet", "--fixed-model-name", name, "--out", str(project.models_dir),
+        _run([str(RASA_BIN / "rasa"), "train", "--quiet", "--fixed-model-name", name, "--out", str(project.models_dir),
               "--config", "config.yml", "--domain", "domain.yml", "--data", "data"], project, "Training")
     except BuildFailed:
         if not existed:
