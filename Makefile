@@ -6,6 +6,8 @@
 # internal; tests/test_makefile.py fails if a .PHONY target has no description.
 SHELL := /bin/bash
 PY := .venv/bin/python
+# The services and tools that do not need Rasa run on a supported Python (docs/python-versions.md).
+APP := .venv-app/bin/python
 RASA := .venv/bin/rasa
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -47,37 +49,37 @@ test: train ## Set up and run every check and test (lint, data, content, stories
 	$(MAKE) lint validate check-content test-stories evaluate test-python
 
 ##@ Content editors (docs/editors.md)
-# These depend on the virtualenv only (.venv/.installed), deliberately not on `data` or `install`:
+# These depend on the virtualenv only (.venv-app/.installed), deliberately not on `data` or `install`:
 # building the training data or the spaCy pipeline stops at the first broken topic file or
 # content/terms.yml with a Python traceback, while the checker reports every problem with its file,
 # line and fix. publish builds both itself, after the check has passed.
-check-content: .venv/.installed ## Check content/ (topics, terms) and domain.yml: file, line and fix for each problem
-	$(PY) -m clinic.content.check
+check-content: .venv-app/.installed ## Check content/ (topics, terms) and domain.yml: file, line and fix for each problem
+	$(APP) -m clinic.content.check
 
-preview: .venv/.installed ## Write build/preview/index.html: every answer as visitors see it, for sign-off
-	$(PY) -m clinic.content.preview
+preview: .venv-app/.installed ## Write build/preview/index.html: every answer as visitors see it, for sign-off
+	$(APP) -m clinic.content.preview
 
-publish: .venv/.installed ## Check, train and load the new model into the running bot [RASA_URL=...]
-	$(PY) -m clinic.content.publish $(if $(RASA_URL),--url $(RASA_URL))
+publish: .venv/.installed .venv-app/.installed ## Check, train and load the new model into the running bot [RASA_URL=...]
+	$(APP) -m clinic.content.publish $(if $(RASA_URL),--url $(RASA_URL))
 
-gaps: .venv/.installed ## Questions the bot could not answer, grouped [SINCE= UNTIL= DB= CSV=]
-	$(PY) -m clinic.content.gaps $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) \
+gaps: .venv-app/.installed ## Questions the bot could not answer, grouped [SINCE= UNTIL= DB= CSV=]
+	$(APP) -m clinic.content.gaps $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) \
 	    $(if $(DB),--db '$(DB)') $(if $(CSV),--csv $(CSV))
 
 ##@ Care coordinators and administrators (docs/coordinators.md, docs/operations.md)
-inbox: .venv/.installed ## Serve the coordinators' inbox on http://127.0.0.1:8001 [INBOX_HOST= INBOX_PORT=]
-	$(PY) -m clinic.handoff.inbox --host $(INBOX_HOST) --port $(INBOX_PORT)
+inbox: .venv-app/.installed ## Serve the coordinators' inbox on http://127.0.0.1:8001 [INBOX_HOST= INBOX_PORT=]
+	$(APP) -m clinic.handoff.inbox --host $(INBOX_HOST) --port $(INBOX_PORT)
 
-handoff-worker: .venv/.installed ## Send email/webhook notifications of new requests, until stopped
-	$(PY) -m clinic.handoff.cli worker --interval $(HANDOFF_WORKER_INTERVAL)
+handoff-worker: .venv-app/.installed ## Send email/webhook notifications of new requests, until stopped
+	$(APP) -m clinic.handoff.cli worker --interval $(HANDOFF_WORKER_INTERVAL)
 
-coordinator: .venv/.installed ## Create a coordinator account (asks for the password) [COORDINATOR=name]
+coordinator: .venv-app/.installed ## Create a coordinator account (asks for the password) [COORDINATOR=name]
 	@name="$(COORDINATOR)"; \
 	if [ -z "$$name" ]; then read -r -p "New coordinator's username: " name; fi; \
-	$(PY) -m clinic.handoff.cli create-user "$$name"
+	$(APP) -m clinic.handoff.cli create-user "$$name"
 
-purge-handoffs: .venv/.installed ## Delete resolved requests past the retention period [DAYS=90]
-	$(PY) -m clinic.handoff.cli purge $(if $(DAYS),--days $(DAYS))
+purge-handoffs: .venv-app/.installed ## Delete resolved requests past the retention period [DAYS=90]
+	$(APP) -m clinic.handoff.cli purge $(if $(DAYS),--days $(DAYS))
 
 run-scaled: train widget ## Like run, with conversations in PostgreSQL + Redis and handoffs in PostgreSQL
 	scripts/run_all.sh --scaled
@@ -96,8 +98,8 @@ widget/node_modules/.package-lock.json: widget/package-lock.json
 widget/dist/widget.js: widget/node_modules/.package-lock.json $(WIDGET_SOURCES)
 	cd widget && npm run --silent build
 
-widget-serve: widget ## Serve the demo site on http://127.0.0.1:8000 (Rasa at RASA_URL, default :5005)
-	$(PY) widget/serve.py --port $(WIDGET_PORT)
+widget-serve: widget .venv-app/.installed ## Serve the demo site on http://127.0.0.1:8000 (Rasa at RASA_URL, default :5005)
+	$(APP) widget/serve.py --port $(WIDGET_PORT)
 
 test-widget: widget $(MODEL_STAMP) ## Browser tests: real Chromium against a real Rasa (tests/widget)
 	$(PY) -m pytest tests/widget -q
@@ -106,10 +108,13 @@ widget-screenshots: widget $(MODEL_STAMP) ## Write docs/screenshots/widget-deskt
 	$(PY) -m clinic.devtools.screenshots
 
 ##@ Developers
-install: .venv/.installed $(SPACY_MODEL) ## Create .venv from requirements.lock and build the spaCy pipeline
+install: .venv/.installed .venv-app/.installed $(SPACY_MODEL) ## Create .venv (3.10, Rasa) and .venv-app (3.11+, the rest) from their locks; build the spaCy pipeline
 
 .venv/.installed: requirements.lock pyproject.toml scripts/install.sh
-	scripts/install.sh
+	scripts/install.sh rasa
+
+.venv-app/.installed: requirements-app.lock pyproject.toml scripts/install.sh
+	scripts/install.sh app
 
 $(SPACY_MODEL): .venv/.installed content/terms.yml clinic/nlp/build_spacy.py
 	$(PY) -m clinic.nlp.build_spacy

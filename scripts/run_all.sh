@@ -8,10 +8,11 @@
 #   coordinators' inbox       http://localhost:8001
 #   notification worker       (delivers the outbox: email / webhook)
 #   privacy job               (redacts contact details in stored conversations, purges old ones)
-# Logs: logs/<service>.log. Status: .venv/bin/supervisorctl -c var/supervisord.conf status
+# Logs: logs/<service>.log. Status: .venv-app/bin/supervisorctl -c var/supervisord.conf status
+# supervisord runs on .venv-app's Python (3.11+); each service on its own (clinic/stack/services.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+PY=.venv-app/bin/python
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
 export CLINIC_ENV="${CLINIC_ENV:-development}"
 mkdir -p var logs

@@ -21,9 +21,11 @@ from pathlib import Path
 from clinic.content.compile import write as write_training_data
 from clinic.content.project import Project
 from clinic.content.topics import load_topics
+from clinic.stack.services import RASA_PYTHON
 
 MODEL_PREFIX = "clinic-"
-BIN = Path(sys.executable).parent
+# Rasa and spaCy are in .venv (Python 3.10), whichever Python runs this (`make publish`: .venv-app).
+RASA_BIN = Path(RASA_PYTHON).parent
 
 
 class BuildFailed(Exception):
@@ -64,7 +66,7 @@ def spacy_is_stale(project: Project) -> bool:
 def build_spacy(project: Project) -> None:
     _run(
         [
-            sys.executable,
+            RASA_PYTHON,
             "-m",
             "clinic.nlp.build_spacy",
             "--terms",
@@ -89,7 +91,7 @@ def train(project: Project, name: str) -> Path:
     try:
         _run(
             [
-                str(BIN / "rasa"),
+                str(RASA_BIN / "rasa"),
                 "train",
                 "--quiet",
                 "--fixed-model-name",

@@ -1,5 +1,9 @@
 """Every service of the assistant and the exact command line that starts it, in one place.
 
+Each command starts with the Python it runs on (docs/python-versions.md): Rasa 3.6 runs only on
+Python 3.8-3.10, so Rasa and the action server (rasa_sdk 3.6) run on RASA_PYTHON (.venv); every
+other service runs on APP_PYTHON (.venv-app, Python 3.11 or newer). `make install` builds both.
+
 `make run` (clinic/stack/supervise.py, which writes supervisord's configuration from this) and the
 test stacks (clinic/stack/local.py) start the servers with these
 commands, so what the tests exercise is what runs in production.
@@ -19,13 +23,14 @@ Settings come from the environment (defaults in brackets):
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
+RASA_PYTHON = str(ROOT / ".venv" / "bin" / "python")  # Python 3.10: Rasa and its NLU components
+APP_PYTHON = str(ROOT / ".venv-app" / "bin" / "python")  # Python 3.11+: everything that needs no Rasa
+ACTIONS_PYTHON = RASA_PYTHON  # rasa_sdk: see docs/python-versions.md for why it stays on 3.10
 LOOPBACK = "127.0.0.1"
 
 # Environment every service gets: quiet libraries (the project is importable: `make install`).
@@ -101,7 +106,7 @@ def action_server_command(port: int, host: str = LOOPBACK) -> list[str]:
     """The action server (clinic/stack/action_server.py: rasa_sdk's server, with a bind address
     and token check that `rasa run actions` lacks)."""
     return [
-        PYTHON,
+        ACTIONS_PYTHON,
         "-m",
         "clinic.stack.action_server",
         "--host",
@@ -125,7 +130,7 @@ def rasa_command(
     """Rasa, through clinic/stack/rasa_server.py, which adds the API token from the environment
     (never on the command line, where `ps` shows it)."""
     return [
-        PYTHON,
+        RASA_PYTHON,
         "-m",
         "clinic.stack.rasa_server",
         "run",
@@ -146,7 +151,7 @@ def rasa_command(
 
 def widget_command(port: int, rasa_url: str, host: str = LOOPBACK) -> list[str]:
     return [
-        PYTHON,
+        APP_PYTHON,
         str(ROOT / "widget" / "serve.py"),
         "--host",
         host,
@@ -165,13 +170,21 @@ def services(settings: StackSettings) -> list[Service]:
         Service("rasa", rasa_command(s.model, s.rasa_port, s.endpoints, s.credentials, s.origins, s.host)),
         Service("widget", widget_command(s.widget_port, os.environ.get("RASA_URL", s.rasa_url), s.host)),
         Service(
-            "inbox", [PYTHON, "-m", "clinic.handoff.inbox", "--host", s.host, "--port", str(s.inbox_port)]
+            "inbox", [APP_PYTHON, "-m", "clinic.handoff.inbox", "--host", s.host, "--port", str(s.inbox_port)]
         ),
         Service(
-            "worker", [PYTHON, "-m", "clinic.handoff.cli", "worker", "--interval", f"{s.worker_interval:g}"]
+            "worker",
+            [APP_PYTHON, "-m", "clinic.handoff.cli", "worker", "--interval", f"{s.worker_interval:g}"],
         ),
-        Service("privacy", [PYTHON, "-m", "clinic.privacy.cli", "loop"]),
+        Service("privacy", [APP_PYTHON, "-m", "clinic.privacy.cli", "loop"]),
     ]
+
+
+def missing_programs(commands: list[list[str]]) -> list[str]:
+    """The programs (interpreters) these command lines start that are not there: before `make
+    install`, or in a checkout whose .venv-app was never built. A launcher says so, rather than
+    supervisord failing to start a service over and over."""
+    return sorted({command[0] for command in commands if not Path(command[0]).is_file()})
 
 
 def service_env(settings: StackSettings, environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -4,7 +4,9 @@ Writes supervisord's configuration to var/supervisord.conf (from clinic/stack/se
 same command lines the tests use), then runs supervisord in the foreground (nodaemon) until
 Ctrl-C or SIGTERM, which stops every service cleanly. Logs go to logs/<service>.log and
 logs/supervisord.log; the control socket and pid file are var/supervisor.sock and
-var/supervisord.pid (`.venv/bin/supervisorctl -c var/supervisord.conf status`).
+var/supervisord.pid (`.venv-app/bin/supervisorctl -c var/supervisord.conf status`).
+supervisord and this launcher run on .venv-app's Python, like every service that needs no Rasa
+(clinic/stack/services.py).
 
 Secrets never appear in the configuration or on a command line; the services inherit them from
 this process's environment:
@@ -30,15 +32,24 @@ import urllib.request
 import xmlrpc.client
 from pathlib import Path
 
-from clinic.stack.services import ROOT, Service, StackSettings, service_env, services
+from clinic.stack.services import (
+    APP_PYTHON,
+    ROOT,
+    Service,
+    StackSettings,
+    missing_programs,
+    service_env,
+    services,
+)
 
-SUPERVISORD = Path(sys.executable).parent / "supervisord"
+SUPERVISORD = Path(APP_PYTHON).parent / "supervisord"
 # A crashed service is started again at once. One that dies within STARTSECS of starting counts as
 # a failed start: retried STARTRETRIES times with a growing pause (1 s, 2 s, ...) so a broken
 # configuration does not spin, then marked FATAL (see logs/supervisord.log).
 STARTSECS = 3
 STARTRETRIES = 5
 STOPWAITSECS = 20
+INSTALL_HINT = "Run `make install`: it builds .venv (Python 3.10, for Rasa) and .venv-app (Python 3.11+)."
 
 
 def keep_secret(path: Path) -> str:
@@ -161,12 +172,16 @@ The clinic assistant is running (every service restarts by itself if it crashes)
   Chat demo page:      http://{host}:{settings.widget_port}
   Coordinators' inbox: http://{host}:{settings.inbox_port}   (create an account: make coordinator)
   Rasa REST webhook:   http://{host}:{settings.rasa_port}/webhooks/rest/webhook
-  Logs: {settings.log_dir}/   Status: .venv/bin/supervisorctl -c {settings.var_dir / "supervisord.conf"} status
+  Logs: {settings.log_dir}/   Status: .venv-app/bin/supervisorctl -c {settings.var_dir / "supervisord.conf"} status
 Press Ctrl-C to stop everything."""
 
 
 def run(settings: StackSettings) -> int:
     """supervisord in the foreground until it exits, or until Ctrl-C / SIGTERM stops it cleanly."""
+    missing = missing_programs([[str(SUPERVISORD)], *(service.command for service in services(settings))])
+    if missing:
+        print(f"Cannot start, missing: {', '.join(missing)}\n{INSTALL_HINT}", file=sys.stderr)
+        return 2
     config = write_config(settings)
     env = with_secrets(service_env(settings), settings.var_dir)
     # Its own session: Ctrl-C reaches only this process, which asks supervisord to stop the

@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from clinic.handoff.crypto import generate_key
 from clinic.stack.local import ROOT, free_port, log_tail
-from clinic.stack.services import StackSettings
+from clinic.stack.services import APP_PYTHON, StackSettings
 from clinic.stack.supervise import control, rasa_ready
 
 # Settings of the developer's shell that would leak into the stack under test.
@@ -40,7 +39,9 @@ CLEARED = (
 class SupervisedStack:
     settings: StackSettings
     env: dict[str, str]
-    launcher: subprocess.Popen  # python -m clinic.stack.supervise
+    launcher: (
+        subprocess.Popen
+    )  # python -m clinic.stack.supervise, on .venv-app's Python as `make run` starts it
 
     @property
     def rasa_url(self) -> str:
@@ -122,7 +123,7 @@ def supervised_stack(
     env = stack_env(run_dir, extra_env)
     settings = StackSettings.from_env(env)
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "clinic.stack.supervise"],
+        [APP_PYTHON, "-m", "clinic.stack.supervise"],
         cwd=ROOT,
         env=env,
         stdout=(run_dir / "launcher.log").open("w"),

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from clinic.devtools.evaluate import send
+from clinic.stack.services import ACTIONS_PYTHON, APP_PYTHON, RASA_PYTHON
 from clinic.stack.supervised import SupervisedStack, supervised_stack
 
 SERVICES = {"actions", "rasa", "widget", "inbox", "worker", "privacy"}
@@ -105,6 +106,21 @@ def test_no_token_is_visible_in_any_command_line(stack: SupervisedStack) -> None
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{stack.rasa_url}/status?token=wrong", timeout=10)
     assert refused.value.code == 401
+
+
+def test_each_service_runs_on_its_python(stack: SupervisedStack) -> None:
+    """Rasa and the action server on .venv (Python 3.10, all Rasa 3.6 runs on); supervisord, its
+    launcher and every other service on .venv-app (docs/python-versions.md)."""
+
+    def binary(pid: int) -> Path:  # what the process really runs: the venv's python links to it
+        return Path(f"/proc/{pid}/exe").resolve()
+
+    on_rasa_python = {"rasa": RASA_PYTHON, "actions": ACTIONS_PYTHON}
+    expected = {name: Path(on_rasa_python.get(name, APP_PYTHON)).resolve() for name in SERVICES}
+    assert {name: binary(stack.pid(name)) for name in SERVICES} == expected
+    supervisord = int((stack.settings.var_dir / "supervisord.pid").read_text())
+    assert binary(supervisord) == binary(stack.launcher.pid) == Path(APP_PYTHON).resolve()
+    assert Path(RASA_PYTHON).resolve() != Path(APP_PYTHON).resolve()
 
 
 def wait_for(condition, timeout: float, step: float = 0.05) -> float:
