@@ -30,6 +30,7 @@ from clinic.devtools.evaluate import send
 from clinic.handoff.crypto import generate_key
 from clinic.reply_contract import custom_payloads, examples, kinds, problems, responses_in
 from clinic.stack.local import rasa_stack
+from tests.support.handoffs import WHOLE_FORM, throwaway_store_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -231,7 +232,7 @@ JOURNEYS = [
     ("out of scope", ["how much does the treatment cost"], {"notice", "no_answer"}),
     (
         "handoff",
-        ["I'd like to talk to someone", "Ann Example", "email", "ann@example.org", "skip", "skip", "/affirm"],
+        WHOLE_FORM,
         {"notice", "handoff_confirmed"},
     ),
 ]
@@ -240,11 +241,7 @@ JOURNEYS = [
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     workdir = tmp_path_factory.mktemp("contract")
-    values = {
-        "HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}",
-        "HANDOFF_ENCRYPTION_KEY": generate_key(),
-        "CLINIC_ENV": "test",
-    }
+    values = throwaway_store_settings(workdir)
     with patch.dict(os.environ, values), rasa_stack() as stack:
         yield stack
 

@@ -33,8 +33,8 @@ from hypothesis import strategies as st
 from socketio import packet
 
 from clinic.channels.visitor_input import MAX_MESSAGE_CHARS
-from clinic.handoff.crypto import generate_key
 from clinic.stack.local import RasaStack, rasa_stack
+from tests.support.handoffs import throwaway_store_settings
 
 pytestmark = pytest.mark.slow  # a Rasa server with the trained model
 
@@ -175,11 +175,7 @@ def rest_requests(draw: st.DrawFn) -> tuple[bytes, str | None, str]:
 def bot() -> Iterator[RasaStack]:
     """The servers, with a throwaway handoff store (generated text may well ask for a person)."""
     workdir = Path(tempfile.mkdtemp(prefix="campaign-"))
-    values = {
-        "HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}",
-        "HANDOFF_ENCRYPTION_KEY": generate_key(),
-        "CLINIC_ENV": "test",
-    }
+    values = throwaway_store_settings(workdir)
     with patch.dict(os.environ, values), rasa_stack() as stack:
         yield stack
 

@@ -28,6 +28,7 @@ from clinic.handoff.outbox import deliver_due
 from clinic.handoff.requests import HandoffStore
 from clinic.settings import load_settings
 from clinic.stack.local import free_port, rasa_stack
+from tests.support.handoffs import WHOLE_FORM
 
 pytestmark = pytest.mark.slow  # a Rasa server with the trained model
 
@@ -243,15 +244,7 @@ def test_one_client_cannot_flood_the_care_team(environment: dict, tmp_path: Path
     (tmp_path / "clinic.yml").write_text(yaml.safe_dump(config))
     monkeypatch.setenv("CLINIC_CONFIG", str(tmp_path / "clinic.yml"))
     monkeypatch.setenv("HANDOFF_DATABASE_URL", f"sqlite:///{tmp_path / 'flood.db'}")
-    form = [
-        "I'd like to talk to someone",
-        "Ann Example",
-        "email",
-        "ann@example.org",
-        "skip",
-        "skip",
-        "/affirm",
-    ]
+    form = WHOLE_FORM
     with rasa_stack() as stack:
         answers = []
         for _ in range(3):  # three visitors, as far as the bot can tell, from one client address

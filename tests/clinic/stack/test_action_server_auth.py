@@ -21,22 +21,18 @@ from unittest.mock import patch
 import pytest
 
 from clinic.devtools.evaluate import send
-from clinic.handoff.crypto import generate_key
 from clinic.handoff.requests import HandoffStore
 from clinic.settings import load_settings
 from clinic.stack.local import ROOT, RasaStack, free_port, rasa_stack, server_env, start_action_server
 from clinic.stack.local import wait_until_up as wait_for_url
+from tests.support.handoffs import WHOLE_FORM, throwaway_store_settings
 
 
 @pytest.fixture(scope="module")
 def environment() -> Iterator[dict]:
     """A fresh handoff store for the servers (inherited) and for this test process."""
     workdir = Path(tempfile.mkdtemp(prefix="action-auth-"))
-    values = {
-        "HANDOFF_DATABASE_URL": f"sqlite:///{workdir / 'handoffs.db'}",
-        "HANDOFF_ENCRYPTION_KEY": generate_key(),
-        "CLINIC_ENV": "test",
-    }
+    values = throwaway_store_settings(workdir)
     with patch.dict(os.environ, values):
         yield values
 
@@ -119,18 +115,7 @@ def test_the_same_call_with_rasas_token_is_served(bot: RasaStack) -> None:
 @pytest.mark.slow
 def test_rasas_own_calls_still_run_a_whole_handoff(bot: RasaStack) -> None:
     sender = f"auth-{uuid.uuid4().hex[:8]}"
-    replies = [
-        send(bot.rest_webhook, m, sender)
-        for m in [
-            "I'd like to talk to someone",
-            "Ann Example",
-            "email",
-            "ann@example.org",
-            "skip",
-            "skip",
-            "/affirm",
-        ]
-    ]
+    replies = [send(bot.rest_webhook, m, sender) for m in WHOLE_FORM]
     confirmation = " ".join(r.get("text") or "" for r in replies[-1])
     reference = re.search(r"reference is ([A-Z0-9]{3}-[A-Z0-9]{4})", confirmation)
     assert reference, replies
