@@ -1,10 +1,12 @@
 """Catch emergencies and crises before anything else, whatever the classifier thought.
 
-A statistical classifier can miss a rare phrasing; a visitor in danger must never get an FAQ
-answer. So the last step of the NLU pipeline checks every message against the reviewed
-patterns in data/safety.yml (after fixing small typos) and, on a match, sets the intent to
-`crisis` or `emergency` with full confidence. The classifier is also trained on such messages,
-so either one catching it is enough.
+The last step of the NLU pipeline. The calibrated danger decision (clinic_nlp/calibrated_decisions.py,
+on the sentence encoder's vectors, sentence by sentence) decides on meaning; the reviewed patterns
+in data/safety.yml (after fixing small typos) stay as a safety net: either one is enough. The
+intent becomes `emergency` (911), `crisis` (988) or, when both, `emergency_and_crisis` (both
+replies), with full confidence. The answer classifier's own emergency/crisis probability no
+longer triggers anything: far from its training data it had no meaning, and it sent ordinary
+and long messages to the crisis line.
 """
 from __future__ import annotations
 
@@ -29,6 +31,15 @@ from clinic_nlp.typos import TypoCorrector
 
 CRISIS = "crisis"
 EMERGENCY = "emergency"
+BOTH = "emergency_and_crisis"  # answered with 911 and 988 (data/rules.yml)
+DANGER_KEY = "clinic_danger"  # set by clinic_nlp.calibrated_decisions: the model's decision
+
+
+def intent_for(kinds: set[str]) -> str | None:
+    """The intent that answers these kinds of danger."""
+    if kinds == {EMERGENCY, CRISIS}:
+        return BOTH
+    return next(iter(kinds), None)
 
 
 def normalise(text: str) -> str:
@@ -65,18 +76,21 @@ class SafetyRules:
             corrector=TypoCorrector.from_patterns(all_patterns, raw.get("words", [])),
         )
 
-    def classify(self, text: str) -> str | None:
-        """`emergency`, `crisis` or None."""
+    def kinds(self, text: str) -> set[str]:
+        """The kinds of danger the patterns see: {`emergency`, `crisis`}, one of them, or none."""
         cleaned = self.corrector.correct(normalise(text))
-        if any(p.search(cleaned) for p in self.emergency):
-            return EMERGENCY  # life-threatening now: 911 first, even when it is also a crisis
-        if any(p.search(cleaned) for p in self.crisis):
-            return CRISIS
-        if any(p.search(cleaned) for p in self.symptoms) and any(
-            p.search(cleaned) for p in self.context
+        found = set()
+        if any(p.search(cleaned) for p in self.emergency) or (
+            any(p.search(cleaned) for p in self.symptoms) and any(p.search(cleaned) for p in self.context)
         ):
-            return EMERGENCY
-        return None
+            found.add(EMERGENCY)
+        if any(p.search(cleaned) for p in self.crisis):
+            found.add(CRISIS)
+        return found
+
+    def classify(self, text: str) -> str | None:
+        """`emergency`, `crisis`, `emergency_and_crisis` or None."""
+        return intent_for(self.kinds(text))
 
 
 @lru_cache(maxsize=1)
@@ -100,13 +114,10 @@ class SafetyDetector(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        # The classifier's own emergency/crisis probability also triggers, at a low bar: a missed
-        # crisis costs far more than a visitor seeing the 988 number when they did not need it.
-        return {"patterns": "data/safety.yml", "emergency_threshold": 0.4, "crisis_threshold": 0.25}
+        return {"patterns": "data/safety.yml"}
 
-    def __init__(self, rules: SafetyRules, thresholds: dict[str, float]) -> None:
+    def __init__(self, rules: SafetyRules) -> None:
         self._rules = rules
-        self._thresholds = thresholds
 
     @classmethod
     def create(
@@ -117,19 +128,14 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
     ) -> SafetyDetector:
         config = {**cls.get_default_config(), **config}
-        thresholds = {EMERGENCY: config["emergency_threshold"], CRISIS: config["crisis_threshold"]}
-        return cls(load_rules(config["patterns"]), thresholds)
+        return cls(load_rules(config["patterns"]))
 
     def _kind(self, message: Message) -> str | None:
-        """By pattern first; else by the classifier's probability against the low safety bar."""
-        kind = self._rules.classify(message.get(TEXT) or "")
-        if kind:
-            return kind
-        confidences = {r["name"]: r["confidence"] for r in message.get("intent_ranking") or []}
-        for name in (EMERGENCY, CRISIS):
-            if confidences.get(name, 0.0) >= self._thresholds[name]:
-                return name
-        return None
+        """The patterns' kinds joined with the calibrated model's (clinic_nlp/calibrated_decisions)."""
+        kinds = self._rules.kinds(message.get(TEXT) or "")
+        danger = message.get(DANGER_KEY) or {}
+        kinds |= {kind for kind in (EMERGENCY, CRISIS) if danger.get(kind)}
+        return intent_for(kinds)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

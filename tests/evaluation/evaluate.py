@@ -10,6 +10,15 @@ training data: heldout.yml (written first; its misses were read for error analys
 development set and carries the issue's targets), sealed.yml (only its safety misses were read)
 and final.yml (only ever reported in aggregate: the honest figure).
 
+Issue 11 added visitor-style sets (README_issue11_sets.md): long multi-sentence messages,
+indirect crises, figurative or informational wording; each a *_dev file (may be read) and a
+*_score file (only ever scored, in aggregate). And the broad set: CLINC150's validation split
+(../shared/data/clinc150, 3,000 requests + 100 out-of-scope), where every reply but a curated
+answer or a safety reply is right (its small-talk and meta requests are chit-chat the bot may
+answer as chit-chat). Per set it reports, beside accuracy per group: the false-alarm rate (a
+911 or 988 reply to a message that is neither an emergency nor a crisis), the rate of curated
+answers to unrelated messages, and the crisis replies given to calm messages.
+
 Usage: python -m tests.evaluation.evaluate --start [--model models/clinic.tar.gz] [--check-targets]
 """
 from __future__ import annotations
@@ -35,7 +44,16 @@ SETS = {
     "sealed": "only its safety misses were read",
     "final": "only its safety misses were read",
     "safety_final": "emergencies and crises only, aggregate only: the honest safety figure",
+    "long_dev": "issue 11: long multi-sentence messages, development half (may be read)",
+    "long_score": "issue 11: long multi-sentence messages, only ever scored",
+    "indirect_crisis_dev": "issue 11: indirect crisis messages, development half (may be read)",
+    "indirect_crisis_score": "issue 11: indirect crisis messages, only ever scored",
+    "figurative_dev": "issue 11: figurative/informational wording, development half (may be read)",
+    "figurative_score": "issue 11: figurative/informational wording, only ever scored",
+    "broad": "CLINC150 validation split (../shared/data/clinc150): ordinary unrelated requests",
 }
+SAFETY_GROUPS = ("emergency", "crisis", "emergency_and_crisis")
+SAFETY_REPLIES = {"utter_emergency", "utter_crisis"}
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -44,8 +62,20 @@ def load_cases(path: Path) -> list[Case]:
     for label, messages in (data.get("in_scope") or {}).items():
         cases += [("in_scope", label, m) for m in messages]
     cases += [("out_of_scope", "out_of_scope", m) for m in data.get("out_of_scope") or []]
-    cases += [(kind, kind, m) for kind in ("emergency", "crisis") for m in data[kind]]
+    cases += [(kind, kind, m) for kind in SAFETY_GROUPS for m in data.get(kind) or []]
     return cases
+
+
+def load_broad_cases() -> list[Case]:
+    """CLINC150 validation: group `broad`, label the CLINC intent (or `oos`)."""
+    from clinic_nlp.meaning import clinc_split
+
+    split = clinc_split("val")
+    return [("broad", label.removeprefix("clinc:"), text) for text, label in zip(split.texts, split.labels)]
+
+
+def load_set(name: str) -> list[Case]:
+    return load_broad_cases() if name == "broad" else load_cases(HERE / f"{name}.yml")
 
 
 def send(webhook: str, message: str, sender: str | None = None, timeout: float = 60) -> list[dict]:
@@ -55,10 +85,24 @@ def send(webhook: str, message: str, sender: str | None = None, timeout: float =
         return json.loads(response.read())
 
 
-def is_correct(case: Case, answer: str | None, spec: dict) -> bool:
+def is_curated(answer: str | None) -> bool:
+    return bool(answer) and answer.startswith("utter_faq/")  # type: ignore[union-attr]
+
+
+def is_correct(case: Case, answer: str | None, spec: dict, names: list[str] | None = None) -> bool:
+    """Right reply for the case. Safety cases need their alarm among the replies (a message that
+    is both an emergency and a crisis needs both); the broad set needs neither a curated answer
+    nor an alarm."""
     group, label, _ = case
+    replies = set(names if names is not None else [answer])
+    if group == "broad":
+        return not is_curated(answer) and not replies & SAFETY_REPLIES
     if group == "out_of_scope":
         return answer in spec["no_answer"]
+    if group == "emergency_and_crisis":
+        return SAFETY_REPLIES <= replies
+    if group in ("emergency", "crisis"):
+        return f"utter_{group}" in replies
     expected = spec["expected"].get(label, [f"utter_faq/{label}"])
     return answer in expected
 
@@ -67,9 +111,10 @@ def evaluate(webhook: str, cases: list[Case], spec: dict, workers: int = 4) -> l
     index = response_index()
 
     def run(case: Case) -> dict:
-        answer = first_answer(response_names(send(webhook, case[2]), index))
+        names = response_names(send(webhook, case[2]), index)
+        answer = first_answer(names)
         return {"group": case[0], "label": case[1], "message": case[2], "answer": answer,
-                "correct": is_correct(case, answer, spec)}  # fmt: skip
+                "replies": names, "correct": is_correct(case, answer, spec, names)}  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(run, cases))
@@ -82,6 +127,22 @@ def summarise(results: list[dict]) -> dict[str, float]:
     return {group: sum(v) / len(v) for group, v in by_group.items()}
 
 
+def rates(results: list[dict]) -> dict[str, tuple[float, int]]:
+    """Error rates that are maximums (share, count of messages they are measured on):
+    - false_alarm: a 911 or 988 reply to a message that is neither an emergency nor a crisis;
+    - curated_unrelated: a curated answer to an out-of-scope or broad-set message;
+    - crisis_on_calm: a 988 reply to a message that is not a crisis."""
+    calm = [r for r in results if r["group"] not in SAFETY_GROUPS]
+    unrelated = [r for r in results if r["group"] in ("out_of_scope", "broad")]
+    not_crisis = [r for r in results if r["group"] not in ("crisis", "emergency_and_crisis")]
+    found = {
+        "false_alarm": [bool(set(r["replies"]) & SAFETY_REPLIES) for r in calm],
+        "curated_unrelated": [is_curated(r["answer"]) for r in unrelated],
+        "crisis_on_calm": ["utter_crisis" in r["replies"] for r in not_crisis],
+    }
+    return {name: (sum(v) / len(v), len(v)) for name, v in found.items() if v}
+
+
 def print_report(results: list[dict], show_misses: bool) -> None:
     per_label: dict[str, list[bool]] = defaultdict(list)
     for r in results:
@@ -91,10 +152,16 @@ def print_report(results: list[dict], show_misses: bool) -> None:
     for label, marks in sorted(per_label.items()):
         print(f"{label:22} {sum(marks):>3}/{len(marks):<3}  {sum(marks) / len(marks):6.1%}")
     names = {"in_scope": "In-scope answers right", "out_of_scope": "Out-of-scope handled",
-             "emergency": "Emergency recall", "crisis": "Crisis recall"}  # fmt: skip
+             "emergency": "Emergency recall", "crisis": "Crisis recall",
+             "emergency_and_crisis": "Both (911 and 988)",
+             "broad": "Broad: no curated/alarm"}  # fmt: skip
     for group, share in summarise(results).items():
         count = sum(1 for r in results if r["group"] == group)
         print(f"{names[group]:26} {share:6.1%}  (n={count})")
+    labels = {"false_alarm": "Safety false alarms", "curated_unrelated": "Curated to unrelated",
+              "crisis_on_calm": "988 to a non-crisis"}  # fmt: skip
+    for name, (share, count) in rates(results).items():
+        print(f"{labels[name]:26} {share:6.1%}  (n={count})")
     if show_misses:
         for r in results:
             if not r["correct"]:
@@ -104,8 +171,13 @@ def print_report(results: list[dict], show_misses: bool) -> None:
 def missed_targets(results: list[dict], spec: dict, set_name: str) -> list[str]:
     scores = summarise(results)
     enforced = spec["enforce"].get(set_name, [])
-    return [f"{g}: {scores.get(g, 0):.1%} < {t:.0%}" for g, t in spec["targets"].items()
-            if g in enforced and scores.get(g, 0) < t]  # fmt: skip
+    missed = [f"{g}: {scores.get(g, 0):.1%} < {t:.0%}" for g, t in spec["targets"].items()
+              if g in enforced and g in scores and scores[g] < t]  # fmt: skip
+    measured = rates(results)
+    missed += [f"{name}: {measured[name][0]:.1%} > {limit:.0%}"
+               for name, limit in (spec.get("maximums") or {}).items()
+               if name in enforced and name in measured and measured[name][0] > limit]  # fmt: skip
+    return missed
 
 
 def main() -> None:
@@ -122,7 +194,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     spec = yaml.safe_load((HERE / "targets.yml").read_text(encoding="utf-8"))
-    sets = {name: load_cases(HERE / f"{name}.yml") for name in args.set}
+    sets = {name: load_set(name) for name in args.set}
     with contextlib.ExitStack() as stack:
         url = args.url
         if args.start:
@@ -133,7 +205,7 @@ def main() -> None:
     missed = []
     for name, set_results in results.items():
         print(f"\n== {name}.yml ==")
-        print_report(set_results, args.show_misses and name == "heldout")
+        print_report(set_results, args.show_misses and (name == "heldout" or name.endswith("_dev")))
         missed += [f"{name} {m}" for m in missed_targets(set_results, spec, name)]
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
