@@ -7,9 +7,9 @@ stratified), so every threshold is chosen on messages its model did not see, for
 operating point:
 
 - scope: at most SCOPE_BROAD_RATE of broad messages (CLINC150 train) pass as article questions.
-- emergency / crisis: at most SAFETY_FALSE_ALARM_RATE false alarms, both on broad messages and
-  on the project's own non-danger messages (article questions, chit-chat, the no-alarm
-  examples). The model adds alarms on meaning; the reviewed patterns keep catching the explicit
+- emergency / crisis: at most SAFETY_FALSE_ALARM_RATE false alarms on broad messages and at most
+  SAFETY_PROJECT_FALSE_ALARM_RATE on the project's own non-danger messages (article questions,
+  chit-chat, figurative and informational wording: the hard cases). The model adds alarms on meaning; the reviewed patterns keep catching the explicit
   wording, so the model's threshold is set for precision.
 
 Usage: python -m clinic_nlp.calibrate [--folds 5]
@@ -41,7 +41,8 @@ from clinic_nlp.sentence_encoder import encode_corpus
 from clinic_nlp.topic_classifier import answer_label
 
 SCOPE_BROAD_RATE = 0.01
-SAFETY_FALSE_ALARM_RATE = 0.005
+SAFETY_FALSE_ALARM_RATE = 0.005  # on broad messages
+SAFETY_PROJECT_FALSE_ALARM_RATE = 0.02  # on the project's own non-danger messages (the hard ones)
 C_GRID = (4.0, 16.0, 64.0)
 ENCODE_TOKENS = 48
 
@@ -71,8 +72,8 @@ def choose_threshold(name: str, scores: np.ndarray, y: np.ndarray, broad: np.nda
     if name == "scope":
         threshold = float(np.quantile(scores[(y == 0) & broad], 1.0 - SCOPE_BROAD_RATE))
     else:  # no more false alarms than the rate, on broad messages and on the project's own
-        threshold = max(float(np.quantile(scores[(y == 0) & group], 1.0 - SAFETY_FALSE_ALARM_RATE))
-                        for group in (broad, ~broad))  # fmt: skip
+        threshold = max(float(np.quantile(scores[(y == 0) & broad], 1.0 - SAFETY_FALSE_ALARM_RATE)),
+                        float(np.quantile(scores[(y == 0) & ~broad], 1.0 - SAFETY_PROJECT_FALSE_ALARM_RATE)))
     return {
         "threshold": round(threshold, 4),
         "out_of_fold_recall": round(float((positives >= threshold).mean()), 4),
@@ -103,7 +104,7 @@ HEADER = """\
 # Each decision's C and threshold were chosen on out-of-fold probabilities over the NLU training
 # data, data/safety_negatives.yml and CLINC150's train split, for these operating points:
 #   scope:     at most {scope:.1%} of broad messages (CLINC150 train) pass as article questions;
-#   emergency, crisis: at most {safety:.1%} false alarms on broad messages and at most {safety:.1%} on the
+#   emergency, crisis: at most {safety:.1%} false alarms on broad messages and at most {project:.0%} on the
 #              project's own non-danger messages (the patterns in data/safety.yml stay as the net).
 # The out_of_fold_* figures are what the threshold gave on those held-out folds.
 """
@@ -114,7 +115,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     decisions = calibrate(args.folds)
-    header = HEADER.format(scope=SCOPE_BROAD_RATE, safety=SAFETY_FALSE_ALARM_RATE)
+    header = HEADER.format(scope=SCOPE_BROAD_RATE, safety=SAFETY_FALSE_ALARM_RATE,
+                           project=SAFETY_PROJECT_FALSE_ALARM_RATE)
     body = yaml.safe_dump({"decisions": decisions}, sort_keys=False)
     CALIBRATION_FILE.write_text(header + body, encoding="utf-8")
     print(f"wrote {CALIBRATION_FILE}")

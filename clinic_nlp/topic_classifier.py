@@ -50,7 +50,10 @@ class TopicClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 10.0, "max_iter": 2000, "ranking_length": 10, "random_state": 42}
+        # `exclude`: labels this classifier never picks. The emergency and crisis decisions are
+        # made elsewhere (clinic_nlp/calibrated_decisions.py and the SafetyDetector's patterns):
+        # an n-gram classifier's argmax far from its training data sent long, calm messages to 988.
+        return {"C": 10.0, "max_iter": 2000, "ranking_length": 10, "random_state": 42, "exclude": []}
 
     def __init__(
         self,
@@ -78,7 +81,9 @@ class TopicClassifier(GraphComponent, IntentClassifier):
 
     # ---- training -------------------------------------------------------------------------
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [e for e in training_data.intent_examples if e.get(TEXT) and answer_label(e)]
+        excluded = set(self._config["exclude"])
+        examples = [e for e in training_data.intent_examples
+                    if e.get(TEXT) and answer_label(e) and answer_label(e) not in excluded]  # fmt: skip
         if not examples:
             return self._resource
         matrix = scipy.sparse.vstack([features(e) for e in examples])
