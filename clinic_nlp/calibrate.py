@@ -37,6 +37,7 @@ from clinic_nlp.meaning import (
     safety_negatives,
     targets,
 )
+from clinic_nlp.encoder_featurizer import SentenceEncoderFeaturizer
 from clinic_nlp.sentence_encoder import encode_corpus
 from clinic_nlp.topic_classifier import answer_label
 
@@ -45,6 +46,7 @@ SAFETY_FALSE_ALARM_RATE = 0.005  # on broad messages
 SAFETY_PROJECT_FALSE_ALARM_RATE = 0.02  # on the project's own non-danger messages (the hard ones)
 C_GRID = (4.0, 16.0, 64.0)
 ENCODE_TOKENS = 48
+MAX_SEGMENTS = SentenceEncoderFeaturizer.get_default_config()["max_segments"]
 
 
 def project_examples(path: str = "data/nlu") -> LabelledTexts:
@@ -66,15 +68,27 @@ def out_of_fold(vectors: np.ndarray, y: np.ndarray, c: float, weights: np.ndarra
     return scores
 
 
+def danger_threshold(scores: np.ndarray, y: np.ndarray, broad: np.ndarray, divide: int = 1) -> float:
+    """No more false alarms than the rates (divided by `divide`), on broad and on project messages."""
+    return max(float(np.quantile(scores[(y == 0) & broad], 1.0 - SAFETY_FALSE_ALARM_RATE / divide)),
+               float(np.quantile(scores[(y == 0) & ~broad], 1.0 - SAFETY_PROJECT_FALSE_ALARM_RATE / divide)))  # fmt: skip
+
+
 def choose_threshold(name: str, scores: np.ndarray, y: np.ndarray, broad: np.ndarray) -> dict:
-    """The threshold for the decision's operating point, with the out-of-fold figures it gives."""
+    """The threshold for the decision's operating point, with the out-of-fold figures it gives.
+    Danger decisions also get `threshold_per_segment` for messages of several segments: a message
+    of n segments has n chances of a false alarm, so each segment gets the rate / MAX_SEGMENTS."""
     positives = scores[y == 1]
+    extra = {}
     if name == "scope":
         threshold = float(np.quantile(scores[(y == 0) & broad], 1.0 - SCOPE_BROAD_RATE))
-    else:  # no more false alarms than the rate, on broad messages and on the project's own
-        threshold = max(float(np.quantile(scores[(y == 0) & broad], 1.0 - SAFETY_FALSE_ALARM_RATE)),
-                        float(np.quantile(scores[(y == 0) & ~broad], 1.0 - SAFETY_PROJECT_FALSE_ALARM_RATE)))
+    else:
+        threshold = danger_threshold(scores, y, broad)
+        per_segment = danger_threshold(scores, y, broad, MAX_SEGMENTS)
+        extra = {"threshold_per_segment": round(per_segment, 4),
+                 "out_of_fold_recall_per_segment": round(float((positives >= per_segment).mean()), 4)}  # fmt: skip
     return {
+        **extra,
         "threshold": round(threshold, 4),
         "out_of_fold_recall": round(float((positives >= threshold).mean()), 4),
         "out_of_fold_false_rate_broad": round(float((scores[(y == 0) & broad] >= threshold).mean()), 4),

@@ -104,8 +104,7 @@ class CalibratedDecisions(GraphComponent, IntentClassifier):
 
     def _mark_danger(self, message: Message, encoded: dict[str, Any]) -> None:
         scores = self._decisions.danger(encoded["vectors"])  # type: ignore[union-attr]
-        thresholds = self._decisions.thresholds  # type: ignore[union-attr]
-        danger = {kind: scores[kind] >= thresholds[kind] for kind in scores}
+        danger = self._decisions.alarms(encoded["vectors"])  # type: ignore[union-attr]
         message.set(DANGER_KEY, {**danger, "scores": scores})
 
     def _check_scope(self, message: Message, encoded: dict[str, Any]) -> None:

@@ -113,6 +113,13 @@ class Decisions:
             return {"emergency": 0.0, "crisis": 0.0}
         return {k: float(probability(vectors, self.weights[k]).max()) for k in SAFETY_INTENTS}
 
+    def alarms(self, vectors: np.ndarray) -> dict[str, bool]:
+        """Each kind of danger against its threshold: a single sentence's, or the stricter
+        per-segment one when the message has several segments (each is a chance of a false alarm)."""
+        scores = self.danger(vectors)
+        suffix = "_per_segment" if len(vectors) > 1 else ""
+        return {k: scores[k] >= self.thresholds[k + suffix] for k in scores}
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         arrays: dict[str, np.ndarray] = {}
         for name, (coef, intercept) in self.weights.items():
@@ -142,4 +149,6 @@ def train_decisions(vectors: np.ndarray, labels: list[str], calibration: dict[st
         y = targets(labels, name)
         weights[name] = fit(vectors, y, settings["C"], sample_weights(labels, y, name))
         thresholds[name] = float(settings["threshold"])
+        if "threshold_per_segment" in settings:
+            thresholds[f"{name}_per_segment"] = float(settings["threshold_per_segment"])
     return Decisions(weights, thresholds)
