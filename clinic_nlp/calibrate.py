@@ -25,6 +25,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import StratifiedKFold
 
+from clinic_nlp.encoder_featurizer import SentenceEncoderFeaturizer
 from clinic_nlp.meaning import (
     BUILD_DIR,
     CALIBRATION_FILE,
@@ -33,11 +34,10 @@ from clinic_nlp.meaning import (
     clinc_split,
     fit,
     probability,
-    sample_weights,
     safety_negatives,
+    sample_weights,
     targets,
 )
-from clinic_nlp.encoder_featurizer import SentenceEncoderFeaturizer
 from clinic_nlp.sentence_encoder import encode_corpus
 from clinic_nlp.topic_classifier import answer_label
 
@@ -45,7 +45,7 @@ SCOPE_BROAD_RATE = 0.01
 SAFETY_FALSE_ALARM_RATE = 0.005  # on broad messages
 SAFETY_PROJECT_FALSE_ALARM_RATE = 0.02  # on the project's own non-danger messages (the hard ones)
 C_GRID = (4.0, 16.0, 64.0)
-ENCODE_TOKENS = 48
+ENCODE_TOKENS = 24  # as the featurizer encodes a question (training texts are short)
 MAX_SEGMENTS = SentenceEncoderFeaturizer.get_default_config()["max_segments"]
 
 

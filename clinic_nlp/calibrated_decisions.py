@@ -27,7 +27,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic_nlp.calibrate import ENCODE_TOKENS
 from clinic_nlp.encoder_featurizer import SEGMENTS_KEY
-from clinic_nlp.safety_detector import DANGER_KEY  # {"emergency": bool, "crisis": bool, "scores"}
 from clinic_nlp.meaning import (
     BUILD_DIR,
     Decisions,
@@ -37,6 +36,7 @@ from clinic_nlp.meaning import (
     safety_negatives,
     train_decisions,
 )
+from clinic_nlp.safety_detector import DANGER_KEY  # {"emergency": bool, "crisis": bool, "scores"}
 from clinic_nlp.sentence_encoder import encode_corpus
 from clinic_nlp.topic_classifier import answer_label
 

@@ -18,9 +18,9 @@ QUESTION_START = re.compile(
     r"im wondering|i wonder|wondering)\b",
     re.IGNORECASE,
 )
-WINDOW_WORDS = 14
-WINDOW_STEP = 7
-LONG_SENTENCE_WORDS = 24
+WINDOW_WORDS = 12
+WINDOW_STEP = 6
+LONG_SENTENCE_WORDS = 16
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def load_broad_cases() -> list[Case]:
     from clinic_nlp.meaning import clinc_split
 
     split = clinc_split("val")
-    return [("broad", label.removeprefix("clinc:"), text) for text, label in zip(split.texts, split.labels)]
+    return [("broad", label.removeprefix("clinc:"), text) for text, label in zip(split.texts, split.labels, strict=True)]
 
 
 def load_set(name: str) -> list[Case]:
@@ -168,9 +168,11 @@ def print_report(results: list[dict], show_misses: bool) -> None:
                 print(f"  MISS [{r['label']}] {r['message']!r} -> {r['answer']}")
 
 
-def missed_targets(results: list[dict], spec: dict, set_name: str) -> list[str]:
+def missed_targets(results: list[dict], spec: dict, set_name: str, key: str = "enforce") -> list[str]:
+    """Targets missed on this set: those `enforce` lists (fail `--check-targets`), or with
+    key="issue", all of issue 11's targets for the set (reported, enforced once met)."""
     scores = summarise(results)
-    enforced = spec["enforce"].get(set_name, [])
+    enforced = spec[key].get(set_name, [])
     missed = [f"{g}: {scores.get(g, 0):.1%} < {t:.0%}" for g, t in spec["targets"].items()
               if g in enforced and g in scores and scores[g] < t]  # fmt: skip
     measured = rates(results)
@@ -207,6 +209,10 @@ def main() -> None:
         print(f"\n== {name}.yml ==")
         print_report(set_results, args.show_misses and (name == "heldout" or name.endswith("_dev")))
         missed += [f"{name} {m}" for m in missed_targets(set_results, spec, name)]
+        pending = [m for m in missed_targets(set_results, spec, name, "issue")
+                   if m not in missed_targets(set_results, spec, name)]  # fmt: skip
+        if pending:
+            print("Issue 11 targets not met yet (reported, not enforced): " + "; ".join(pending))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     if args.check_targets and missed:
