@@ -115,9 +115,11 @@ class CalibratedDecisions(GraphComponent, IntentClassifier):
         in_scope = self._decisions.scope(encoded["focus"])  # type: ignore[union-attr]
         if in_scope >= self._decisions.thresholds["scope"]:  # type: ignore[union-attr]
             return
-        # Full confidence and no runner-up: a close second curated answer must not turn this back
-        # into "did you mean" buttons for answers the article does not give.
-        top = {"name": "out_of_scope", "confidence": 1.0}
-        message.set(INTENT, top, add_to_output=True)
-        message.set("intent_ranking", [top], add_to_output=True)
+        # The best answer that is not curated takes over (a request for a person, chit-chat...);
+        # when there is none, out_of_scope with full confidence. Curated runners-up are dropped,
+        # so no "did you mean" buttons offer answers the question is not about.
+        others = [r for r in message.get("intent_ranking") or [] if r["name"] != "faq"]
+        top = others[0] if others else {"name": "out_of_scope", "confidence": 1.0}
+        message.set(INTENT, {"name": top["name"], "confidence": top["confidence"]}, add_to_output=True)
+        message.set("intent_ranking", others or [top], add_to_output=True)
         message.set("response_selector", {}, add_to_output=True)
