@@ -47,9 +47,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def get_default_config() -> dict[str, Any]:
         # Token caps keep the worst message at the channels' length limit within the NLU bound
         # (benchmarks/worst_case_nlu.py): the encoder's cost is about 0.3 ms per word piece on one
-        # core beside a fixed cost per batch, so at most 4 segments of 16 word pieces + the
-        # question's 24 (88 in all, one batch). The patterns still read the whole message.
-        return {**DenseFeaturizer.get_default_config(), "max_segments": 4, "segment_tokens": 16,
+        # core beside a fixed cost per batch, so at most 2 segments of 16 word pieces + the
+        # question's 24 (56 in all, one batch). The patterns still read the whole message.
+        return {**DenseFeaturizer.get_default_config(), "max_segments": 2, "segment_tokens": 16,
                 "question_tokens": 24, "weight": 1.0}  # fmt: skip
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
