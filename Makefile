@@ -164,5 +164,5 @@ soak: train widget ## Visitors chat for minutes while services are killed [SOAK_
 	$(PY) -m clinic.devtools.soak $(if $(SOAK_SECONDS),--seconds $(SOAK_SECONDS)) \
 	    $(if $(SOAK_VISITORS),--visitors $(SOAK_VISITORS))
 
-clean: ## Delete build/, models/, results/, .venv and the generated data/nlu/faq.yml
-	rm -rf build models results .venv data/nlu/faq.yml
+clean: ## Delete build/, models/, results/, both venvs and the generated data/nlu/faq.yml
+	rm -rf build models results .venv .venv-app data/nlu/faq.yml
