@@ -5,42 +5,20 @@ them. Real Chromium, real widget, real Rasa."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from clinic.channels.visitor_input import MAX_MESSAGE_CHARS
-from clinic.handoff.crypto import generate_key
-from clinic.stack.local import RasaStack, widget_stack
+from tests.widget.conftest import REPLY_TIMEOUT, Chat
 
 pytestmark = pytest.mark.slow  # a browser and a Rasa server
 
-REPLY_TIMEOUT = 20_000  # ms
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
-    handoffs: Path = tmp_path_factory.mktemp("handoffs")
-    env = {
-        "CLINIC_ENV": "test",
-        "HANDOFF_DATABASE_URL": f"sqlite:///{handoffs / 'handoffs.db'}",
-        "HANDOFF_ENCRYPTION_KEY": generate_key(),
-    }
-    with widget_stack(extra_env=env) as running:
-        yield running
-
 
 @pytest.fixture
-def page(browser: Browser, stack: RasaStack) -> Iterator[Page]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(stack.page())
-    page.get_by_role("button", name="Chat with us").click()
-    expect(page.get_by_role("dialog", name="Clinic assistant")).to_be_visible()
-    yield page
-    context.close()
+def page(chat: Chat) -> Page:
+    """The widget open on the demo page (the widget tests' shared stack)."""
+    chat.goto().open()
+    return chat.page
 
 
 def test_a_message_over_the_limit_is_explained_kept_and_not_sent(page: Page) -> None:
