@@ -87,16 +87,16 @@ def publish_env(token: str | None) -> dict:
     return {"RASA_API_TOKEN": token or ""}
 
 
+def publish(work_copy: Project, url: str, token: str | None = "t0k") -> subprocess.CompletedProcess:
+    """`make publish` on the work copy, against the bot at `url`, as the editor would run it."""
+    return run_module(
+        "clinic.content.publish", "--root", str(work_copy.root), "--url", url, env=publish_env(token)
+    )
+
+
 def test_publish_refuses_without_a_token(work_copy: Project) -> None:
     before = sorted(p.name for p in work_copy.models_dir.iterdir())
-    result = run_module(
-        "clinic.content.publish",
-        "--root",
-        str(work_copy.root),
-        "--url",
-        "http://127.0.0.1:9",
-        env=publish_env(None),
-    )
+    result = publish(work_copy, "http://127.0.0.1:9", None)
     assert result.returncode == 2
     assert "RASA_API_TOKEN is not set" in result.stdout
     assert "make run" in result.stdout
@@ -105,9 +105,7 @@ def test_publish_refuses_without_a_token(work_copy: Project) -> None:
 
 def test_publish_refuses_when_the_bot_is_not_running(work_copy: Project) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    result = run_module(
-        "clinic.content.publish", "--root", str(work_copy.root), "--url", url, env=publish_env("t0k")
-    )
+    result = publish(work_copy, url)
     assert result.returncode == 2
     assert f"cannot reach the bot at {url}" in result.stdout
     assert not list(work_copy.models_dir.glob("clinic-*.tar.gz"))
@@ -116,9 +114,7 @@ def test_publish_refuses_when_the_bot_is_not_running(work_copy: Project) -> None
 def test_publish_explains_a_bot_started_without_the_api(work_copy: Project) -> None:
     fake = FakeRasa(status_code=404)
     try:
-        result = run_module(
-            "clinic.content.publish", "--root", str(work_copy.root), "--url", fake.url, env=publish_env("t0k")
-        )
+        result = publish(work_copy, fake.url)
     finally:
         fake.close()
     assert result.returncode == 2
@@ -148,14 +144,7 @@ def test_failed_check_never_touches_the_live_model(work_copy: Project, fake_rasa
     topic = work_copy.topics_dir / "iv_risks.yml"
     set_answer(topic, read_topic(topic).answer + " This treatment is guaranteed to work.")
     faq_before = work_copy.faq_data.read_bytes() if work_copy.faq_data.exists() else b""
-    result = run_module(
-        "clinic.content.publish",
-        "--root",
-        str(work_copy.root),
-        "--url",
-        fake_rasa.url,
-        env=publish_env("t0k"),
-    )
+    result = publish(work_copy, fake_rasa.url)
     assert result.returncode == 1, result.stdout
     assert "content/topics/iv_risks.yml:" in result.stdout and '"guaranteed"' in result.stdout
     assert "The live bot is unchanged" in result.stdout
@@ -170,14 +159,7 @@ def test_failed_training_never_touches_the_live_model(work_copy: Project, fake_r
     live_before = work_copy.live_model.read_bytes()
     config = work_copy.root / "config.yml"
     config.write_text(config.read_text().replace("- name: SpacyTokenizer", "- name: NoSuchTokenizer"))
-    result = run_module(
-        "clinic.content.publish",
-        "--root",
-        str(work_copy.root),
-        "--url",
-        fake_rasa.url,
-        env=publish_env("t0k"),
-    )
+    result = publish(work_copy, fake_rasa.url)
     assert result.returncode == 1, result.stdout
     assert "Not published: Training failed" in result.stdout
     assert "NoSuchTokenizer" in result.stdout  # Rasa's own explanation is shown
