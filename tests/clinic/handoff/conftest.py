@@ -130,30 +130,27 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2024, 3, 4, 15, 0, tzinfo=UTC))
 
 
+def make_store(database_url: str, key: str, clock: FakeClock, **options: Any) -> HandoffStore:
+    """A store as the tests use it: the test office hours and clock, both notification channels."""
+    options = {
+        "office_hours": HOURS,
+        "inbox_base_url": "http://inbox.test",
+        "channels": ("email", "webhook"),
+        **options,
+    }
+    return HandoffStore(database_url, key, clock=clock, **options)
+
+
 @pytest.fixture
 def store(database_url: str, key: str, clock: FakeClock) -> Iterator[HandoffStore]:
-    handoff_store = HandoffStore(
-        database_url,
-        key,
-        office_hours=HOURS,
-        inbox_base_url="http://inbox.test",
-        channels=("email", "webhook"),
-        clock=clock,
-    )
+    handoff_store = make_store(database_url, key, clock)
     yield handoff_store
     handoff_store.close()
 
 
 @pytest.fixture
 def sqlite_store(tmp_path: Path, key: str, clock: FakeClock) -> Iterator[HandoffStore]:
-    handoff_store = HandoffStore(
-        f"sqlite:///{tmp_path / 'handoffs.db'}",
-        key,
-        office_hours=HOURS,
-        inbox_base_url="http://inbox.test",
-        channels=("email", "webhook"),
-        clock=clock,
-    )
+    handoff_store = make_store(f"sqlite:///{tmp_path / 'handoffs.db'}", key, clock)
     yield handoff_store
     handoff_store.close()
 

@@ -16,22 +16,14 @@ from clinic.handoff.limits import counter_key
 from clinic.handoff.models import Base
 from clinic.handoff.requests import HandoffStore
 from clinic.settings import HandoffLimits, load_settings
-from tests.clinic.handoff.conftest import HOURS, FakeClock, make_new_handoff
+from tests.clinic.handoff.conftest import FakeClock, make_new_handoff, make_store
 
 LIMITS = HandoffLimits(window=timedelta(hours=1), per_conversation=2, per_client=3)
 
 
 def open_store(database_url: str, key: str, clock: FakeClock) -> HandoffStore:
     """Another process's view of the same database: its own engine and connection pool."""
-    return HandoffStore(
-        database_url,
-        key,
-        office_hours=HOURS,
-        inbox_base_url="http://inbox.test",
-        channels=("email", "webhook"),
-        clock=clock,
-        limits=LIMITS,
-    )
+    return make_store(database_url, key, clock, limits=LIMITS)
 
 
 def outbox_rows(store: HandoffStore) -> int:
