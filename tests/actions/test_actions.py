@@ -19,6 +19,7 @@ from actions.clarify import ActionClarify
 from actions.handoff_form import ActionAskHandoffTopicNote, ActionCorrectHandoff, ValidateHandoffForm
 from actions.handoff_submit import ActionAbandonHandoff, ActionSubmitHandoff
 from clinic.handoff.crypto import generate_key
+from tests.support.handoffs import FILLED_SLOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,16 +144,6 @@ def test_correcting_the_contact_clears_it_and_the_consent() -> None:
     }
 
 
-FILLED = {
-    "handoff_name": "Ann",
-    "handoff_contact_method": "email",
-    "handoff_contact": "ann@example.org",
-    "handoff_best_time": "",
-    "handoff_topic_note": "",
-    "handoff_consent": True,
-}
-
-
 @pytest.fixture
 def store_at(monkeypatch, tmp_path):
     def configure(url: str) -> None:
@@ -167,7 +158,7 @@ def store_at(monkeypatch, tmp_path):
 
 def test_submit_writes_the_record_before_confirming(domain, store_at, tmp_path) -> None:
     store_at(f"sqlite:///{tmp_path / 'h.db'}")
-    messages, events = run(ActionSubmitHandoff(), tracker(FILLED), domain)
+    messages, events = run(ActionSubmitHandoff(), tracker(FILLED_SLOTS), domain)
     reference = next(e["value"] for e in events if e["name"] == "handoff_reference")
     assert reference in messages[0]["text"]
     confirmed = messages[1]["custom"]["data"]
@@ -181,7 +172,7 @@ def test_submit_never_claims_a_handoff_that_did_not_happen(domain, store_at, tmp
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     store_at(f"sqlite:///{blocker}/h.db")
-    messages, events = run(ActionSubmitHandoff(), tracker(FILLED), domain)
+    messages, events = run(ActionSubmitHandoff(), tracker(FILLED_SLOTS), domain)
     assert messages[0]["response"] == "utter_handoff_failed"
     assert messages[0]["clinic_phone"] and "@" in messages[0]["clinic_email"]
     assert not any(e["name"] == "handoff_reference" for e in events)
@@ -189,7 +180,7 @@ def test_submit_never_claims_a_handoff_that_did_not_happen(domain, store_at, tmp
 
 def test_no_consent_means_nothing_is_stored(domain, store_at, tmp_path) -> None:
     store_at(f"sqlite:///{tmp_path / 'h.db'}")
-    messages, _ = run(ActionSubmitHandoff(), tracker({**FILLED, "handoff_consent": False}), domain)
+    messages, _ = run(ActionSubmitHandoff(), tracker({**FILLED_SLOTS, "handoff_consent": False}), domain)
     assert messages[0]["response"] == "utter_handoff_no_consent"
     assert handoff_submit.store().list() == []
     assert os.environ["CLINIC_ENV"] == "test"
@@ -211,7 +202,9 @@ def visitor(sender: str, client: str | None = None, slots: dict[str, Any] | None
         },
         STARTED,
     ]
-    return Tracker(sender, {**FILLED, **(slots or {})}, events[0], events, False, None, {}, "action_listen")
+    return Tracker(
+        sender, {**FILLED_SLOTS, **(slots or {})}, events[0], events, False, None, {}, "action_listen"
+    )
 
 
 def test_consent_marks_the_request_pending_until_it_is_confirmed() -> None:
@@ -283,7 +276,7 @@ def test_submit_keeps_the_titles_of_the_topics_the_visitor_saw(domain, store_at,
         },
     }
     events = [asked, *visitor("visitor-titles").events]
-    track = Tracker("visitor-titles", FILLED, events[-2], events, False, None, {}, "action_listen")
+    track = Tracker("visitor-titles", FILLED_SLOTS, events[-2], events, False, None, {}, "action_listen")
     _, result = run(ActionSubmitHandoff(), track, domain)
     reference = next(e["value"] for e in result if e["name"] == "handoff_reference")
     record = handoff_submit.store().get(reference)

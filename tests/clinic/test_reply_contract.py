@@ -27,10 +27,9 @@ from clinic import reply_contract
 from clinic.content.compile import training_data
 from clinic.content.topics import load_topics
 from clinic.devtools.evaluate import send
-from clinic.handoff.crypto import generate_key
 from clinic.reply_contract import custom_payloads, examples, kinds, problems, responses_in
 from clinic.stack.local import rasa_stack
-from tests.support.handoffs import WHOLE_FORM, throwaway_store_settings
+from tests.support.handoffs import FILLED_SLOTS, WHOLE_FORM, throwaway_store_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -139,14 +138,6 @@ def test_the_debug_check_passes_on_the_project_and_names_a_broken_payload(tmp_pa
 
 # ------------------------------------------------------------------ actions
 
-FILLED = {
-    "handoff_name": "Ann",
-    "handoff_contact_method": "email",
-    "handoff_contact": "ann@example.org",
-    "handoff_best_time": "",
-    "handoff_topic_note": "",
-    "handoff_consent": True,
-}
 # Every function in actions/ that sends a custom payload itself, driven by the test below. A new
 # one fails `test_no_action_sends_a_custom_payload_the_tests_do_not_drive` until it is driven too.
 CUSTOM_SENDERS = {"actions/handoff_submit.py:confirm"}
@@ -181,13 +172,8 @@ def domain() -> dict[str, Any]:
 
 @pytest.fixture
 def handoff_store(tmp_path: Path) -> Iterator[None]:
-    values = {
-        "HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
-        "HANDOFF_ENCRYPTION_KEY": generate_key(),
-        "CLINIC_ENV": "test",
-    }
     handoff_submit.store.cache_clear()
-    with patch.dict(os.environ, values):
+    with patch.dict(os.environ, throwaway_store_settings(tmp_path)):
         yield
     handoff_submit.store.cache_clear()
 
@@ -204,7 +190,7 @@ def run(action: Any, sender: str, domain: dict[str, Any]) -> list[dict[str, Any]
         },
         {"event": "active_loop", "name": "handoff_form", "timestamp": 1_700_000_000.5},
     ]
-    tracker = Tracker(sender, dict(FILLED), events[0], events, False, None, {}, "action_listen")
+    tracker = Tracker(sender, dict(FILLED_SLOTS), events[0], events, False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
     asyncio.run(action.run(dispatcher, tracker, domain))
     return dispatcher.messages

@@ -7,6 +7,15 @@ from pathlib import Path
 from clinic.handoff.crypto import generate_key
 
 # A visitor asking for a person and answering every question of the form, consent included.
+# The form's slots once that visitor has answered everything and consented (the submit step).
+FILLED_SLOTS = {
+    "handoff_name": "Ann",
+    "handoff_contact_method": "email",
+    "handoff_contact": "ann@example.org",
+    "handoff_best_time": "",
+    "handoff_topic_note": "",
+    "handoff_consent": True,
+}
 WHOLE_FORM = [
     "I'd like to talk to someone",
     "Ann Example",
