@@ -108,6 +108,7 @@ def test_no_token_is_visible_in_any_command_line(stack: SupervisedStack) -> None
     assert refused.value.code == 401
 
 
+@pytest.mark.slow
 def test_each_service_runs_on_its_python(stack: SupervisedStack) -> None:
     """Rasa and the action server on .venv (Python 3.10, all Rasa 3.6 runs on); supervisord, its
     launcher and every other service on .venv-app (docs/python-versions.md)."""
@@ -165,6 +166,7 @@ def test_ctrl_c_stops_every_service(stack: SupervisedStack) -> None:
     assert not stack.rasa_answers()
 
 
+@pytest.mark.slow
 def test_the_rasa_launcher_adds_the_token_and_loopback_and_refuses_secrets_in_argv() -> None:
     from clinic.stack.rasa_server import has_secret_option, rasa_argv
 

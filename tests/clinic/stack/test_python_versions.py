@@ -16,6 +16,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from clinic.stack.services import (
     ACTIONS_PYTHON,
     APP_PYTHON,
@@ -170,6 +172,7 @@ def test_everything_the_app_services_can_import_even_lazily_is_installed_in_the_
     assert (result.returncode, result.stdout.split()) == (0, []), result.stderr
 
 
+@pytest.mark.slow
 def test_the_tests_of_the_app_services_pass_on_the_app_python() -> None:
     """Those tests again, on .venv-app (its output is shown when one fails)."""
     result = run(APP_PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *APP_TESTS, timeout=540)
