@@ -14,9 +14,10 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 SPACY_MODEL := build/spacy_en_clinic/meta.json
+ENCODER := build/encoder/encoder.onnx
 TOPICS := $(wildcard content/topics/*.yml)
-TRAIN_INPUTS := config.yml domain.yml content/safety.yml $(wildcard data/rules/*.yml data/nlu/*.yml) data/nlu/faq.yml \
-                $(wildcard clinic/nlp/*.py) $(SPACY_MODEL)
+TRAIN_INPUTS := config.yml domain.yml content/safety.yml $(wildcard data/rules/*.yml data/nlu/*.yml data/safety/*.yml) \
+                data/nlu/faq.yml $(wildcard clinic/nlp/*.py) $(SPACY_MODEL) $(ENCODER)
 MODEL_STAMP := models/.trained
 WIDGET_SOURCES := $(wildcard widget/src/*.js widget/src/*.css) widget/build.mjs widget/package.json
 
@@ -108,7 +109,7 @@ widget-screenshots: widget $(MODEL_STAMP) ## Write docs/screenshots/widget-deskt
 	$(PY) -m clinic.devtools.screenshots
 
 ##@ Developers
-install: .venv/.installed .venv-app/.installed $(SPACY_MODEL) ## Create .venv (3.10, Rasa) and .venv-app (3.11+, the rest) from their locks; build the spaCy pipeline
+install: .venv/.installed .venv-app/.installed $(SPACY_MODEL) $(ENCODER) ## Create .venv (3.10, Rasa) and .venv-app (3.11+, the rest) from their locks; build the spaCy pipeline and the sentence encoder
 
 .venv/.installed: requirements.lock pyproject.toml scripts/install.sh
 	scripts/install.sh rasa
@@ -118,6 +119,9 @@ install: .venv/.installed .venv-app/.installed $(SPACY_MODEL) ## Create .venv (3
 
 $(SPACY_MODEL): .venv/.installed content/terms.yml clinic/nlp/build_spacy.py
 	$(PY) -m clinic.nlp.build_spacy
+
+$(ENCODER): .venv/.installed clinic/nlp/build_encoder.py clinic/nlp/encoder_files.py
+	$(PY) -m clinic.nlp.build_encoder
 
 data: data/nlu/faq.yml ## Build data/nlu/faq.yml from content/topics (no training)
 

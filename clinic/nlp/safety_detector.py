@@ -1,23 +1,20 @@
-"""Catch emergencies and crises before anything else, whatever the classifier thought.
+"""Catch emergencies and crises before anything else: on meaning, with the reviewed patterns as a net.
 
-A statistical classifier can miss a rare phrasing; a visitor in danger must never get an FAQ
-answer. So the last step of the NLU pipeline checks every message against the reviewed
-patterns in content/safety.yml (after fixing small typos) and, on a match, sets the intent to
-`crisis` or `emergency` with full confidence. The classifier is also trained on such messages,
-so either one catching it is enough.
+The last step of the NLU pipeline. It checks every segment of the message with the safety model
+(clinic/nlp/safety_model.py) and the whole message with the reviewed patterns of
+content/safety.yml (clinic/nlp/safety_patterns.py), and on danger sets the intent to `emergency`
+(911), `crisis` (988) or `emergency_and_crisis` (both) with full confidence, whatever the answer
+classifier thought. The classifier itself never picks these intents: it is not trained on them.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Container
-from dataclasses import dataclass
-from functools import lru_cache
+import json
+import logging
 from pathlib import Path
-from re import Pattern
 from typing import Any
 
-import yaml
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -25,87 +22,64 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from clinic.nlp.typos import TypoCorrector
+from clinic import datasets
+from clinic.nlp import safety_data
+from clinic.nlp.encoder_featurizer import meaning_of
+from clinic.nlp.meaning import broad_vectors, encode_corpus, read_meaning, segment_rows
+from clinic.nlp.safety_model import SafetyData, SafetyModel
+from clinic.nlp.safety_patterns import CRISIS, EMERGENCY, SafetyRules, load_rules
+from clinic.nlp.sentence_encoder import shared_encoder
 
-CRISIS = "crisis"
-EMERGENCY = "emergency"
-
-
-def normalise(text: str) -> str:
-    """Lowercase, drop apostrophes, turn other punctuation into spaces."""
-    text = text.lower().replace("’", "").replace("'", "")
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _compile(patterns: list[str]) -> list[Pattern[str]]:
-    return [re.compile(p) for p in patterns]
+BOTH = "emergency_and_crisis"
+ARRAYS_FILE = "safety.npz"
+META_FILE = "safety.json"
+logger = logging.getLogger(__name__)
 
 
-@dataclass
-class SafetyRules:
-    """The compiled patterns of content/safety.yml."""
-
-    crisis: list[Pattern[str]]
-    emergency: list[Pattern[str]]
-    symptoms: list[Pattern[str]]
-    context: list[Pattern[str]]
-    corrector: TypoCorrector
-
-    @classmethod
-    def from_file(cls, path: Path) -> SafetyRules:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))["safety"]
-        emergency = raw["emergency"]
-        all_patterns = raw["crisis"] + emergency["always"] + emergency["symptoms"]
-        return cls(
-            crisis=_compile(raw["crisis"]),
-            emergency=_compile(emergency["always"]),
-            symptoms=_compile(emergency["symptoms"]),
-            context=_compile(emergency["context"]),
-            corrector=TypoCorrector.from_patterns(all_patterns, raw.get("words", [])),
-        )
-
-    def classify(self, text: str) -> str | None:
-        """`emergency`, `crisis` or None."""
-        cleaned = self.corrector.correct(normalise(text))
-        if any(p.search(cleaned) for p in self.emergency):
-            return EMERGENCY  # life-threatening now: 911 first, even when it is also a crisis
-        if any(p.search(cleaned) for p in self.crisis):
-            return CRISIS
-        if any(p.search(cleaned) for p in self.symptoms) and any(p.search(cleaned) for p in self.context):
-            return EMERGENCY
-        return None
+def intent_for(kinds: frozenset[str]) -> str | None:
+    if kinds >= {EMERGENCY, CRISIS}:
+        return BOTH
+    return next(iter(kinds), None)
 
 
-@lru_cache(maxsize=1)
-def english_words() -> Container[str]:
-    """spaCy's English lemma lookup table (installed with spacy-lookups-data, not downloaded)."""
-    from spacy.lookups import load_lookups
-
-    return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
-
-
-@lru_cache(maxsize=4)
-def load_rules(path: str) -> SafetyRules:
-    rules = SafetyRules.from_file(Path(path))
-    rules.corrector.use_known_words(english_words())
-    return rules
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class SafetyDetector(GraphComponent, IntentClassifier):
-    """Overrides the intent with `emergency` / `crisis` when the safety patterns match."""
+    """Overrides the intent with `emergency`, `crisis` or `emergency_and_crisis` on danger."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        # The classifier's own emergency/crisis probability also triggers, at a low bar: a missed
-        # crisis costs far more than a visitor seeing the 988 number when they did not need it.
-        return {"patterns": "content/safety.yml", "emergency_threshold": 0.4, "crisis_threshold": 0.25}
+        return {
+            "patterns": "content/safety.yml",
+            "examples": "data/safety",
+            "C": 10.0,
+            # Operating points: the share of crisis / emergency training messages each head keeps
+            # out of fold; below its threshold, a pattern match still counts unless the model
+            # scores the message under all but `veto_recall` of real ones.
+            "crisis_recall": 0.90,
+            "emergency_recall": 0.90,
+            "veto_recall": 0.995,
+        }
 
-    def __init__(self, rules: SafetyRules, thresholds: dict[str, float]) -> None:
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        config = {**cls.get_default_config(), **config}
+        return safety_data.fingerprint(Path(config["examples"])) + datasets.fingerprint()
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        rules: SafetyRules,
+        model: SafetyModel | None = None,
+    ) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
         self._rules = rules
-        self._thresholds = thresholds
+        self._model = model
 
     @classmethod
     def create(
@@ -116,23 +90,67 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
     ) -> SafetyDetector:
         config = {**cls.get_default_config(), **config}
-        thresholds = {EMERGENCY: config["emergency_threshold"], CRISIS: config["crisis_threshold"]}
-        return cls(load_rules(config["patterns"]), thresholds)
+        return cls(config, model_storage, resource, load_rules(config["patterns"]))
 
-    def _kind(self, message: Message) -> str | None:
-        """By pattern first; else by the classifier's probability against the low safety bar."""
-        kind = self._rules.classify(message.get(TEXT) or "")
-        if kind:
-            return kind
-        confidences = {r["name"]: r["confidence"] for r in message.get("intent_ranking") or []}
-        for name in (EMERGENCY, CRISIS):
-            if confidences.get(name, 0.0) >= self._thresholds[name]:
-                return name
-        return None
+    # ---- training -------------------------------------------------------------------------
+    def train(self, training_data: TrainingData) -> Resource:
+        self._model = SafetyModel.train(
+            self._training_vectors(training_data),
+            C=self._config["C"],
+            recall={CRISIS: self._config["crisis_recall"], EMERGENCY: self._config["emergency_recall"]},
+            veto_recall=self._config["veto_recall"],
+        )
+        for head in self._model.heads.values():
+            logger.info("Safety decision, %s", head.point)
+        arrays, meta = self._model.to_arrays()
+        with self._storage.write_to(self._resource) as directory:
+            np.savez(directory / ARRAYS_FILE, **arrays)
+            (directory / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        return self._resource
+
+    def _training_vectors(self, training_data: TrainingData) -> SafetyData:
+        encoder = shared_encoder()
+        examples = safety_data.load_examples(Path(self._config["examples"]))
+        ordinary = [m.get(TEXT) for m in training_data.intent_examples if m.get(TEXT)]
+        calm = ordinary + examples["no_alarm"] + examples["informational_risk"]
+        return SafetyData(
+            only={kind: encode_corpus(examples[kind], encoder) for kind in (CRISIS, EMERGENCY)},
+            both=encode_corpus(examples["both"], encoder),
+            negatives=np.vstack([segment_rows(calm, encoder), broad_vectors("training")[1]]),
+            broad_calibration=broad_vectors("calibration")[1],
+        )
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SafetyDetector:
+        detector = cls.create(config, model_storage, resource, execution_context)
+        try:
+            with model_storage.read_from(resource) as directory:
+                arrays = dict(np.load(directory / ARRAYS_FILE, allow_pickle=False))
+                meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        except (ValueError, FileNotFoundError):
+            return detector  # untrained: the patterns alone
+        detector._model = SafetyModel.from_arrays(arrays, meta)
+        return detector
+
+    # ---- inference ------------------------------------------------------------------------
+    def kinds(self, message: Message) -> frozenset[str]:
+        text = message.get(TEXT) or ""
+        pattern_kinds = self._rules.matches(text)
+        if self._model is None:
+            return pattern_kinds
+        meaning = meaning_of(message) or read_meaning(text, shared_encoder())
+        return self._model.assess(meaning.vectors, pattern_kinds)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            kind = self._kind(message)
+            kind = intent_for(self.kinds(message))
             if kind is None:
                 continue
             top = {"name": kind, "confidence": 1.0}
@@ -141,3 +159,4 @@ class SafetyDetector(GraphComponent, IntentClassifier):
             message.set("intent_ranking", ranking, add_to_output=True)
             message.set("response_selector", {}, add_to_output=True)
         return messages
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from clinic.nlp.safety_detector import CRISIS, EMERGENCY, load_rules, normalise
+from clinic.nlp.safety_patterns import CRISIS, EMERGENCY, load_rules, normalise
 from clinic.nlp.typos import TypoCorrector, edit_distance
 
 RULES = load_rules("content/safety.yml")

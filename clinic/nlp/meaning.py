@@ -1,0 +1,66 @@
+"""What a message means to the encoder: its segments, their embeddings, and the question's.
+
+One place that turns text into embeddings, used by the featurizer at run time and by the
+decisions' training and calibration, so both see exactly the same vectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from clinic.nlp.segments import question_segments, split_segments
+from clinic.nlp.sentence_encoder import DIMENSION, SentenceEncoder, shared_encoder
+
+
+@dataclass(frozen=True)
+class Meaning:
+    segments: list[str]
+    vectors: np.ndarray  # [len(segments), DIMENSION], unit rows
+    question: np.ndarray  # [DIMENSION], unit length (zeros for an empty message)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def read_meaning(text: str, encoder: SentenceEncoder) -> Meaning:
+    segments = split_segments(text)
+    if not segments:
+        return Meaning([], np.zeros((0, DIMENSION), np.float32), np.zeros(DIMENSION, np.float32))
+    vectors = encoder.encode(segments)
+    asking = set(question_segments(segments))
+    chosen = [v for s, v in zip(segments, vectors, strict=True) if s in asking]
+    return Meaning(segments, vectors, _unit(np.mean(chosen, axis=0)).astype(np.float32))
+
+
+def embed_texts(texts: list[str], encoder: SentenceEncoder) -> tuple[np.ndarray, list[np.ndarray]]:
+    """For training: each text's question vector, and its segment vectors."""
+    meanings = [read_meaning(t, encoder) for t in texts]
+    return np.stack([m.question for m in meanings]), [m.vectors for m in meanings]
+
+
+def encode_corpus(texts: list[str], encoder: SentenceEncoder) -> np.ndarray:
+    """Training corpora: one row per text, outside the run-time cache (short texts, one segment)."""
+    rows = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+    for index, text in enumerate(texts):
+        rows[index] = encoder.embed_uncached([text])[0]
+    return rows
+
+
+def segment_rows(texts: list[str], encoder: SentenceEncoder) -> np.ndarray:
+    """Every segment of every text, one row each (what the run-time check sees)."""
+    pieces = [s for t in texts for s in (split_segments(t) or [t])]
+    return encode_corpus(pieces, encoder)
+
+
+@lru_cache(maxsize=2)
+def broad_vectors(part: str) -> tuple[tuple[tuple[str, str], ...], np.ndarray]:
+    """CLINC150's `training` or `calibration` part and its embeddings, once per training run."""
+    from clinic import datasets
+
+    examples = datasets.clinc_training_part() if part == "training" else datasets.clinc_calibration_part()
+    return tuple(examples), encode_corpus([text for text, _ in examples], shared_encoder())
