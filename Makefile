@@ -111,7 +111,7 @@ widget-screenshots: widget $(MODEL_STAMP) ## Write docs/screenshots/widget-deskt
 ##@ Developers
 install: .venv/.installed .venv-app/.installed $(SPACY_MODEL) $(ENCODER) ## Create .venv (3.10, Rasa) and .venv-app (3.11+, the rest) from their locks; build the spaCy pipeline and the sentence encoder
 
-.venv/.installed: requirements.lock pyproject.toml scripts/install.sh
+.venv/.installed: requirements.lock requirements-model.lock pyproject.toml scripts/install.sh
 	scripts/install.sh rasa
 
 .venv-app/.installed: requirements-app.lock pyproject.toml scripts/install.sh

@@ -19,6 +19,7 @@ chit-chat; the other domains and `oos` should get neither a curated answer nor a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections import defaultdict
@@ -102,3 +103,22 @@ def training_and_calibration(
         calibration.update(shuffled[:count])
     training = [e for p, e in enumerate(examples) if p not in calibration]
     return training, [e for p, e in enumerate(examples) if p in calibration]
+
+
+@cache
+def clinc150_parts() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    """CLINC150's `train` + `oos_train`, split into the part decisions train on and the part their
+    thresholds are chosen on (never the broad evaluation set)."""
+    training, calibration = training_and_calibration(clinc150("train") + clinc150("oos_train"))
+    return tuple(training), tuple(calibration)
+
+
+def chit_chat_intents() -> frozenset[str]:
+    """CLINC150 intents the assistant answers as chit-chat (small talk and meta domains)."""
+    domains = clinc150_domains()
+    return frozenset(intent for domain in CHIT_CHAT_DOMAINS for intent in domains[domain])
+
+
+def fingerprint(directory: Path = CLINC150_DIR) -> str:
+    """Changes when the data set does, so Rasa retrains what was trained on it."""
+    return hashlib.sha256((directory / "clinc150_train_val.json").read_bytes()).hexdigest()

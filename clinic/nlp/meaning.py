@@ -62,5 +62,6 @@ def broad_vectors(part: str) -> tuple[tuple[tuple[str, str], ...], np.ndarray]:
     """CLINC150's `training` or `calibration` part and its embeddings, once per training run."""
     from clinic import datasets
 
-    examples = datasets.clinc_training_part() if part == "training" else datasets.clinc_calibration_part()
-    return tuple(examples), encode_corpus([text for text, _ in examples], shared_encoder())
+    training, calibration = datasets.clinc150_parts()
+    examples = training if part == "training" else calibration
+    return tuple((e.text, e.intent) for e in examples), encode_corpus([e.text for e in examples], shared_encoder())
