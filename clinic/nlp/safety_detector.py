@@ -145,8 +145,12 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         pattern_kinds = self._rules.matches(text)
         if self._model is None:
             return pattern_kinds
-        meaning = meaning_of(message) or read_meaning(text, shared_encoder())
-        return self._model.assess(meaning.vectors, pattern_kinds)
+        vectors = (meaning_of(message) or read_meaning(text, shared_encoder())).vectors
+        if pattern_kinds:
+            # The model also reads the wording the pattern matched, typos corrected: an encoder
+            # knows "suicidal", not "sucidal".
+            vectors = np.vstack([vectors, shared_encoder().encode([self._rules.cleaned(text)])])
+        return self._model.assess(vectors, pattern_kinds)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

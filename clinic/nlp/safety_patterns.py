@@ -57,9 +57,13 @@ class SafetyRules:
             corrector=TypoCorrector.from_patterns(all_patterns, raw.get("words", [])),
         )
 
+    def cleaned(self, text: str) -> str:
+        """The text the patterns read: normalised, small typos corrected ("sucidal" -> "suicidal")."""
+        return self.corrector.correct(normalise(text))
+
     def matches(self, text: str) -> frozenset[str]:
         """The kinds whose patterns match: {"emergency"}, {"crisis"}, both, or none."""
-        cleaned = self.corrector.correct(normalise(text))
+        cleaned = self.cleaned(text)
         kinds = set()
         if any(p.search(cleaned) for p in self.emergency) or (
             any(p.search(cleaned) for p in self.symptoms) and any(p.search(cleaned) for p in self.context)
