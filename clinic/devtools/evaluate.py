@@ -3,7 +3,8 @@
 Each message is sent in its own new conversation, as a visitor would, and every reply is
 recognised by its text. Per set it prints per-topic accuracy (per domain for the broad set) and
 the measures below, each with its target from targets.yml, met or missed. `--start` runs its own
-servers; `--url` uses a running bot; `--check-targets` exits 1 when a target is missed.
+servers; `--url` uses a running bot; `--check-targets` exits 1 when a target is missed, unless
+targets.yml gives it a floor (a target not met yet) and the floor holds.
 
 The sets, written from a visitor's point of view and never copied into training data:
 - heldout.yml (written first; its misses were read for error analysis, so it is a development
@@ -233,6 +234,27 @@ def set_targets(spec: dict, set_name: str) -> dict[str, float]:
     return {name: float(target) for name, target in targets.items()}
 
 
+def set_floors(spec: dict, set_name: str) -> dict[str, float]:
+    """Regression floors (targets.yml `floors`) for targets not met yet: each names a target."""
+    floors = (spec.get("floors") or {}).get(set_name) or {}
+    unknown = sorted(set(floors) - set(set_targets(spec, set_name)))
+    if unknown:
+        raise ValueError(f"targets.yml, floors.{set_name}: no target for {', '.join(unknown)}")
+    return {name: float(floor) for name, floor in floors.items()}
+
+
+def gate(checked: list[Verdict], floors: dict[str, float]) -> tuple[list[Verdict], list[Verdict]]:
+    """(failing, held): a missed target fails unless its floor is set and still met."""
+    failing, held = [], []
+    for verdict in checked:
+        if verdict.met:
+            continue
+        floor = floors.get(verdict.measure)
+        holds = floor is not None and verdict._replace(target=floor).met
+        (held if holds else failing).append(verdict)
+    return failing, held
+
+
 def verdicts(measured: dict[str, tuple[int, int]], targets: dict[str, float]) -> list[Verdict]:
     """Each target met or missed; a target whose measure has no messages on the set is missed."""
     found = []
@@ -325,6 +347,7 @@ def main() -> None:
     spec = yaml.safe_load((SETS_DIR / "targets.yml").read_text(encoding="utf-8"))
     sets = {name: load_set(name) for name in args.set}
     targets = {name: set_targets(spec, name) for name in sets}
+    floors = {name: set_floors(spec, name) for name in sets}
     results: dict[str, list[dict]] = {}
     seconds: dict[str, float] = {}
     with contextlib.ExitStack() as stack:
@@ -338,6 +361,7 @@ def main() -> None:
             results[name] = evaluate(f"{url}/webhooks/rest/webhook", cases, spec, args.workers)
             seconds[name] = time.monotonic() - started
     missed: list[str] = []
+    held: list[str] = []
     met = 0
     for name, set_results in results.items():
         rate = len(set_results) / seconds[name] if seconds[name] else 0
@@ -347,12 +371,18 @@ def main() -> None:
         for line in misses(name, set_results) if args.show_misses else []:
             print(line)
         met += sum(v.met for v in checked)
-        missed += [f"{name}: {v}" for v in checked if not v.met]
+        failing, holding = gate(checked, floors[name])
+        missed += [f"{name}: {v}" for v in failing]
+        held += [f"{name}: {v} (floor {floors[name][v.measure]:.0%} held)" for v in holding]
     total = sum(len(r) for r in results.values())
     print(f"\n{total} messages in {sum(seconds.values()):.1f} s, {args.workers} at a time")
-    print(f"Targets (tests/evaluation/targets.yml): {met} met, {len(missed)} missed")
+    print(f"Targets (tests/evaluation/targets.yml): {met} met, {len(missed) + len(held)} missed")
     for line in missed:
         print(f"  {line}")
+    if held:
+        print("Missed, not failing: the measured best so far still holds (targets.yml `floors`):")
+        for line in held:
+            print(f"  {line}")
     if args.json:
         args.json.write_text(json.dumps(json_results(results), indent=1), encoding="utf-8")
     if args.check_targets and missed:

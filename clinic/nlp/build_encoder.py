@@ -125,8 +125,17 @@ def build_graph(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto
         hidden = g.layer_norm(g.op("Add", out, hidden), weights, f"{p}.output.LayerNorm", eps)
     # Mean over real tokens, then unit length (sentence-transformers' Pooling + Normalize).
     mask3 = g.op("Unsqueeze", mask, g.weight("last_axis", np.array([2], dtype=np.int64)))
-    summed = g.op("ReduceSum", g.op("Mul", hidden, mask3), g.weight("tokens_axis", np.array([1], dtype=np.int64)), keepdims=0)
-    count = g.op("Max", g.op("ReduceSum", mask3, "tokens_axis", keepdims=0), g.weight("tiny", np.array(1e-9, dtype=np.float32)))
+    summed = g.op(
+        "ReduceSum",
+        g.op("Mul", hidden, mask3),
+        g.weight("tokens_axis", np.array([1], dtype=np.int64)),
+        keepdims=0,
+    )
+    count = g.op(
+        "Max",
+        g.op("ReduceSum", mask3, "tokens_axis", keepdims=0),
+        g.weight("tiny", np.array(1e-9, dtype=np.float32)),
+    )
     mean = g.op("Div", summed, count)
     norm = g.op("Max", g.op("ReduceL2", mean, axes=[1], keepdims=1), "tiny")
     g.nodes.append(helper.make_node("Div", [mean, norm], ["sentence_embedding"]))
@@ -136,7 +145,11 @@ def build_graph(weights: dict[str, np.ndarray], config: dict) -> onnx.ModelProto
     ]
     output = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", size])
     graph = helper.make_graph(g.nodes, "all-MiniLM-L6-v2", inputs, [output], initializer=g.weights)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)], producer_name="clinic")
+    return helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)],
+        producer_name="clinic",
+    )
 
 
 def load_weights(model_dir: Path) -> tuple[dict[str, np.ndarray], dict]:

@@ -62,7 +62,9 @@ def threshold_for_false_alarms(negative_scores: np.ndarray, rate: float) -> floa
     return float(np.nextafter(ordered[allowed], np.inf)) if allowed < len(ordered) else 0.0
 
 
-def describe(decision: str, rule: str, threshold: float, positives: np.ndarray, negatives: np.ndarray) -> OperatingPoint:
+def describe(
+    decision: str, rule: str, threshold: float, positives: np.ndarray, negatives: np.ndarray
+) -> OperatingPoint:
     return OperatingPoint(
         decision=decision,
         rule=rule,

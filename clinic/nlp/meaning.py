@@ -64,4 +64,6 @@ def broad_vectors(part: str) -> tuple[tuple[tuple[str, str], ...], np.ndarray]:
 
     training, calibration = datasets.clinc150_parts()
     examples = training if part == "training" else calibration
-    return tuple((e.text, e.intent) for e in examples), encode_corpus([e.text for e in examples], shared_encoder())
+    return tuple((e.text, e.intent) for e in examples), encode_corpus(
+        [e.text for e in examples], shared_encoder()
+    )

@@ -163,4 +163,3 @@ class SafetyDetector(GraphComponent, IntentClassifier):
             message.set("intent_ranking", ranking, add_to_output=True)
             message.set("response_selector", {}, add_to_output=True)
         return messages
-

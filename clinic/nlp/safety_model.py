@@ -122,9 +122,17 @@ class SafetyModel:
         return frozenset(found)
 
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
-        arrays = {f"{k}_{name}": getattr(h, name) for k, h in self.heads.items() for name in ("support", "weights")}
+        arrays = {
+            f"{k}_{name}": getattr(h, name) for k, h in self.heads.items() for name in ("support", "weights")
+        }
         meta = {
-            k: {"intercept": h.intercept, "gamma": h.gamma, "threshold": h.threshold, "veto": h.veto, "point": h.point.as_dict()}
+            k: {
+                "intercept": h.intercept,
+                "gamma": h.gamma,
+                "threshold": h.threshold,
+                "veto": h.veto,
+                "point": h.point.as_dict(),
+            }
             for k, h in self.heads.items()
         }
         return arrays, meta

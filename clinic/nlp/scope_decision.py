@@ -48,7 +48,9 @@ class ScopeDecision(GraphComponent, IntentClassifier):
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         return datasets.fingerprint()
 
-    def __init__(self, config: dict[str, Any], storage: ModelStorage, resource: Resource, model: dict | None = None) -> None:
+    def __init__(
+        self, config: dict[str, Any], storage: ModelStorage, resource: Resource, model: dict | None = None
+    ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._storage = storage
         self._resource = resource
@@ -79,7 +81,11 @@ class ScopeDecision(GraphComponent, IntentClassifier):
         own = np.stack([self._question(m) for m in article + unrelated])
         features = np.vstack([own, broad])
         labels = np.r_[np.ones(len(article)), np.zeros(len(unrelated) + len(broad))]
-        weights = np.r_[np.ones(len(article)), np.full(len(unrelated), self._config["out_of_scope_weight"]), np.ones(len(broad))]
+        weights = np.r_[
+            np.ones(len(article)),
+            np.full(len(unrelated), self._config["out_of_scope_weight"]),
+            np.ones(len(broad)),
+        ]
 
         def fit(rows: np.ndarray, y: np.ndarray):
             model = self._fit(rows, y, np.ones(len(y)))
@@ -99,7 +105,12 @@ class ScopeDecision(GraphComponent, IntentClassifier):
             cal_scores,
         )
         logger.info("Scope decision, %s", point)
-        self._model = {"coef": model.coef_[0].tolist(), "intercept": float(model.intercept_[0]), "threshold": threshold, "point": point.as_dict()}
+        self._model = {
+            "coef": model.coef_[0].tolist(),
+            "intercept": float(model.intercept_[0]),
+            "threshold": threshold,
+            "point": point.as_dict(),
+        }
         with self._storage.write_to(self._resource) as directory:
             (directory / MODEL_FILE).write_text(json.dumps(self._model), encoding="utf-8")
         return self._resource
@@ -148,4 +159,3 @@ class ScopeDecision(GraphComponent, IntentClassifier):
             message.set("intent_ranking", ranking, add_to_output=True)
             message.set("response_selector", {}, add_to_output=True)
         return messages
-

@@ -188,6 +188,33 @@ def test_set_targets_refuses_an_unknown_measure() -> None:
     assert ev.set_targets({"enforce": {}}, "broad") == {}
 
 
+def test_a_missed_target_fails_unless_its_floor_holds() -> None:
+    checked = ev.verdicts(
+        {"crisis": (42, 50), "false_alarm": (6, 100), "in_scope": (99, 100)},
+        {"crisis": 0.98, "false_alarm": 0.01, "in_scope": 0.97},
+    )
+    failing, held = ev.gate(checked, {"crisis": 0.80, "false_alarm": 0.05})
+    assert [v.measure for v in held] == ["crisis"]  # 84% >= the 80% floor: reported, not failing
+    assert [v.measure for v in failing] == ["false_alarm"]  # 6% > the 5% floor: a regression
+    assert ev.gate(checked, {})[0] == [v for v in checked if not v.met]  # no floor: every miss fails
+
+
+def test_set_floors_only_name_targets_of_the_set() -> None:
+    spec = {"enforce": {"heldout": {"crisis": 1.0}}, "floors": {"heldout": {"in_scope": 0.9}}}
+    with pytest.raises(ValueError, match="floors.heldout: no target for in_scope"):
+        ev.set_floors(spec, "heldout")
+    assert ev.set_floors({"enforce": {"heldout": {"crisis": 1.0}}}, "heldout") == {}
+
+
+def test_every_floor_is_below_its_target() -> None:
+    """A floor never replaces a target: it is only how far a not-yet-met target may slip."""
+    for name in ev.SETS:
+        targets = ev.set_targets(SPEC, name)
+        for measure, floor in ev.set_floors(SPEC, name).items():
+            bound = ev.MEASURES[measure].bound
+            assert floor < targets[measure] if bound == ev.MIN else floor > targets[measure], (name, measure)
+
+
 def test_targets_yml_enforces_issue_11_in_full() -> None:
     """Issue 11's targets, none lowered (issue 5's higher crisis bar stays where it was)."""
     enforce = {name: ev.set_targets(SPEC, name) for name in ev.SETS}
