@@ -7,7 +7,7 @@ punctuation, long runs are cut every `MAX_WORDS` words so a segment stays senten
 
 The number of segments is bounded, so the encoder's work per message is too (the channels'
 1,000-character limit gives at most about 20 sentence-sized pieces; `MAX_SEGMENTS` keeps the
-first and the last ones, where visitors put greetings, questions and, often, what matters most).
+first three and the last three, where visitors put greetings, questions and, often, what matters most).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 MAX_WORDS = 24
-MAX_SEGMENTS = 10
+MAX_SEGMENTS = 6
 _BOUNDARY = re.compile(r"(?<=[.!?;…])\s+|\n+|(?<=[.!?])(?=[A-Z])")
 _QUESTION_START = re.compile(
     r"^\W*(what|whats|how|why|who|whom|which|when|where|is|are|was|were|do|does|did|can|could|"

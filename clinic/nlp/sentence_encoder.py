@@ -22,7 +22,7 @@ import numpy as np
 from clinic.nlp.encoder_files import OUT_DIR
 
 DIMENSION = 384
-MAX_TOKENS = 64  # word pieces per text, [CLS] and [SEP] included
+MAX_TOKENS = 36  # word pieces per segment, [CLS] and [SEP] included
 CACHE_SIZE = 2048
 
 
@@ -80,5 +80,11 @@ class SentenceEncoder:
 
 @lru_cache(maxsize=1)
 def shared_encoder() -> SentenceEncoder:
-    """One encoder per process: every component that needs embeddings shares its cache."""
+    """One encoder per process: every component that needs embeddings shares its cache.
+
+    Also keeps numpy's BLAS on one thread in this process, as ONNX Runtime is: the decisions'
+    small matrix products gain nothing from more threads, and the parse must stay one thread."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
     return SentenceEncoder()
