@@ -30,6 +30,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOOutput
 
 from clinic.channels.log_privacy import processing
+from clinic.nlp.prefetch import prefetch
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ async def process(
     """Hands the message to Rasa; False when that failed (already logged, without the text)."""
     with processing(message.text):
         try:
+            await prefetch(message.text)
             await on_new_message(message)
         except (Exception, SystemExit) as error:  # noqa: BLE001 (see the module docstring)
             log_failure(channel, error)

@@ -51,10 +51,13 @@ def encode_corpus(texts: list[str], encoder: SentenceEncoder) -> np.ndarray:
     return rows
 
 
-def segment_rows(texts: list[str], encoder: SentenceEncoder) -> np.ndarray:
-    """Every segment of every text, one row each (what the run-time check sees)."""
-    pieces = [s for t in texts for s in (split_segments(t) or [t])]
-    return encode_corpus(pieces, encoder)
+def segment_rows(texts: list[str], encoder: SentenceEncoder) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Every segment of every text, one row each (what the run-time check sees), and each text's
+    row numbers."""
+    pieces = [split_segments(t) or [t] for t in texts]
+    starts = np.cumsum([0] + [len(p) for p in pieces])
+    rows = [np.arange(starts[i], starts[i + 1]) for i in range(len(texts))]
+    return encode_corpus([s for p in pieces for s in p], encoder), rows
 
 
 @lru_cache(maxsize=2)

@@ -28,7 +28,7 @@ from clinic import datasets
 from clinic.nlp import safety_data
 from clinic.nlp.encoder_featurizer import meaning_of
 from clinic.nlp.meaning import broad_vectors, encode_corpus, read_meaning, segment_rows
-from clinic.nlp.safety_model import SafetyData, SafetyModel
+from clinic.nlp.safety_model import LONG_SEGMENTS, SafetyData, SafetyModel
 from clinic.nlp.safety_patterns import CRISIS, EMERGENCY, SafetyRules, load_rules
 from clinic.nlp.sentence_encoder import shared_encoder
 
@@ -113,10 +113,12 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         examples = safety_data.load_examples(Path(self._config["examples"]))
         ordinary = [m.get(TEXT) for m in training_data.intent_examples if m.get(TEXT)]
         calm = ordinary + examples["no_alarm"] + examples["informational_risk"]
+        calm_rows, calm_groups = segment_rows(calm, encoder)
         return SafetyData(
             only={kind: encode_corpus(examples[kind], encoder) for kind in (CRISIS, EMERGENCY)},
             both=encode_corpus(examples["both"], encoder),
-            negatives=np.vstack([segment_rows(calm, encoder), broad_vectors("training")[1]]),
+            negatives=np.vstack([calm_rows, broad_vectors("training")[1]]),
+            long_calm=[rows for rows in calm_groups if len(rows) >= LONG_SEGMENTS],
             broad_calibration=broad_vectors("calibration")[1],
         )
 

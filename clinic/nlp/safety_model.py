@@ -18,14 +18,23 @@ nearly every real one (`veto`): the patterns are the net, the model decides on m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sklearn.svm import SVC
 
-from clinic.nlp.calibration import OperatingPoint, describe, out_of_fold, threshold_for_recall
+from clinic.nlp.calibration import (
+    OperatingPoint,
+    describe,
+    out_of_fold,
+    threshold_for_false_alarms,
+    threshold_for_recall,
+)
 from clinic.nlp.safety_patterns import CRISIS, EMERGENCY
 
 KINDS = (EMERGENCY, CRISIS)
+LONG_SEGMENTS = 3
+LONG_CALM_RATE = 0.02  # operating point: at most 2% of long calm messages (out of fold) alarm
 
 
 @dataclass(frozen=True)
@@ -35,10 +44,11 @@ class SafetyData:
     only: dict[str, np.ndarray]  # crisis only, emergency only
     both: np.ndarray  # messages that are both
     negatives: np.ndarray
+    long_calm: list[np.ndarray]  # row numbers in `negatives` of each long calm message's segments
     broad_calibration: np.ndarray  # CLINC150's calibration part: never trained on
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Head:
     """A trained head: its support vectors and the two levels its score is compared with."""
 
@@ -49,11 +59,16 @@ class Head:
     threshold: float
     veto: float
     point: OperatingPoint
+    long_threshold: float  # for messages of LONG_SEGMENTS or more: calm preambles are many chances
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """The SVM's decision value for each row (higher: more like this kind of danger)."""
-        distances = (vectors**2).sum(1)[:, None] - 2 * vectors @ self.support.T + (self.support**2).sum(1)
+        distances = (vectors**2).sum(1)[:, None] - 2 * vectors @ self.support.T + self._support_norms
         return np.exp(-self.gamma * np.maximum(distances, 0.0)) @ self.weights + self.intercept
+
+    @cached_property
+    def _support_norms(self) -> np.ndarray:
+        return (self.support**2).sum(1)
 
     def score(self, vectors: np.ndarray) -> float:
         """The strongest segment's decision value (-inf for an empty message)."""
@@ -83,6 +98,13 @@ def train_head(kind: str, data: SafetyData, C: float, recall: float, veto_recall
     held_out = out_of_fold(_fit(C), features, labels)
     threshold = threshold_for_recall(held_out[labels == 1], recall)
     veto = threshold_for_recall(held_out[labels == 1], veto_recall)
+    offset = len(positives)  # negatives' rows follow the positives'
+    long_scores = np.array([held_out[offset + rows].max() for rows in data.long_calm])
+    long_threshold = (
+        max(threshold, threshold_for_false_alarms(long_scores, LONG_CALM_RATE))
+        if len(long_scores)
+        else threshold
+    )
     model = _svm(C, features, labels)
     broad = model.decision_function(data.broad_calibration) if len(data.broad_calibration) else np.zeros(0)
     point = describe(
@@ -101,6 +123,7 @@ def train_head(kind: str, data: SafetyData, C: float, recall: float, veto_recall
         threshold,
         veto,
         point,
+        float(long_threshold),
     )
 
 
@@ -115,9 +138,11 @@ class SafetyModel:
     def assess(self, segment_vectors: np.ndarray, pattern_kinds: frozenset[str]) -> frozenset[str]:
         """The kinds of danger in a message, from its segments' embeddings and the pattern matches."""
         found = set()
+        long = len(segment_vectors) >= LONG_SEGMENTS
         for kind, head in self.heads.items():
             score = head.score(segment_vectors)
-            if score >= head.threshold or (kind in pattern_kinds and score >= head.veto):
+            threshold = head.long_threshold if long else head.threshold
+            if score >= threshold or (kind in pattern_kinds and score >= head.veto):
                 found.add(kind)
         return frozenset(found)
 
@@ -131,6 +156,7 @@ class SafetyModel:
                 "gamma": h.gamma,
                 "threshold": h.threshold,
                 "veto": h.veto,
+                "long_threshold": h.long_threshold,
                 "point": h.point.as_dict(),
             }
             for k, h in self.heads.items()
@@ -148,6 +174,7 @@ class SafetyModel:
                 m["threshold"],
                 m["veto"],
                 OperatingPoint(**m["point"]),
+                m["long_threshold"],
             )
             for k, m in meta.items()
         }

@@ -30,7 +30,11 @@ def split_segments(text: str) -> list[str]:
     pieces: list[str] = []
     for sentence in _BOUNDARY.split(text):
         words = sentence.split()
-        pieces += [" ".join(words[i : i + MAX_WORDS]) for i in range(0, len(words), MAX_WORDS)]
+        chunks = [words[i : i + MAX_WORDS] for i in range(0, len(words), MAX_WORDS)]
+        if len(chunks) > 1 and len(chunks[-1]) < MAX_WORDS // 3:
+            tail = chunks.pop()
+            chunks[-1] += tail  # a few words on their own carry no meaning of their own
+        pieces += [" ".join(chunk) for chunk in chunks]
     if len(pieces) <= MAX_SEGMENTS:
         return pieces
     head = MAX_SEGMENTS // 2

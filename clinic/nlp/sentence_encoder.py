@@ -13,6 +13,7 @@ Embeddings are cached by text, so the featurizer and the safety check share one 
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
@@ -46,19 +47,26 @@ class SentenceEncoder:
         self._tokenizer.enable_truncation(max_tokens)
         self._tokenizer.no_padding()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # the channels encode ahead on a worker thread (prefetch.py)
 
     def token_ids(self, text: str) -> list[int]:
         return self._tokenizer.encode(text).ids
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """[len(texts), 384] float32; repeated texts come from the cache."""
-        for text in dict.fromkeys(t for t in texts if t not in self._cache):
-            # One text per run: activations are quantized per run, so a batch would make a
-            # text's embedding depend on its neighbours.
-            self._remember(text, self.embed_uncached([text])[0])
+        found: dict[str, np.ndarray] = {}
+        for text in dict.fromkeys(texts):
+            with self._lock:
+                vector = self._cache.get(text)
+            if vector is None:
+                # One text per run: activations are quantized per run, so a batch would make a
+                # text's embedding depend on its neighbours.
+                vector = self.embed_uncached([text])[0]
+                self._remember(text, vector)
+            found[text] = vector
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+        return np.stack([found[t] for t in texts])
 
     def embed_uncached(self, texts: list[str]) -> np.ndarray:
         encoded = [self.token_ids(t) for t in texts]  # padded to the longest
@@ -72,10 +80,11 @@ class SentenceEncoder:
         return vectors
 
     def _remember(self, text: str, vector: np.ndarray) -> None:
-        self._cache[text] = vector
-        self._cache.move_to_end(text)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[text] = vector
+            self._cache.move_to_end(text)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,10 @@ answer's confidence, the ranking holds answers (so ambiguity between two answers
 FallbackClassifier), and the output also fills `response_selector` in the format Rasa's
 `utter_faq` action reads. It trains in about a second and needs no TensorFlow.
 
+A long message (several sentences: age, history, worries, then the question) is answered by a
+second head on the question's embedding alone (clinic/nlp/segments.py picks the part that asks):
+the n-gram features of the whole message would weigh the preamble as much as the question.
+
 Persisted as plain numpy arrays + JSON (no pickle).
 """
 
@@ -23,12 +27,15 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
 
+from clinic.nlp.encoder_featurizer import meaning_of
+
 ARRAYS_FILE = "weights.npz"
+LONG_SEGMENTS = 3  # from this many sentences on, the question head answers
 META_FILE = "meta.json"
 
 
@@ -43,6 +50,23 @@ def features(message: Message) -> scipy.sparse.csr_matrix:
     _, dense = message.get_dense_features(TEXT)
     parts = [scipy.sparse.csr_matrix(f.features) for f in (sparse, dense) if f is not None]
     return scipy.sparse.hstack(parts).tocsr()
+
+
+def linear_scores(message: Message, coef: np.ndarray) -> np.ndarray:
+    """`features(message) @ coef.T`, column block by column block: Rasa's `get_*_features` would
+    deep-copy and stack every feature matrix first, which cost more than the whole classifier."""
+    sentence = [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+    scores = np.zeros(coef.shape[0])
+    offset = 0
+    for block in [f for f in sentence if f.is_sparse()] + [f for f in sentence if f.is_dense()]:
+        if block.is_sparse():
+            row = block.features.tocsr()  # one row: only its non-zero columns count
+            scores += coef[:, offset + row.indices] @ row.data
+        else:
+            row = np.asarray(block.features).reshape(1, -1)
+            scores += coef[:, offset : offset + row.shape[1]] @ row[0]
+        offset += row.shape[1]
+    return scores
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -65,6 +89,7 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         self._storage = model_storage
         self._resource = resource
         self._model = model  # (coef, intercept, labels)
+        self._question_head: tuple[np.ndarray, np.ndarray] | None = None  # for long messages
         self._responses = responses or {}
 
     @classmethod
@@ -92,6 +117,15 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         )
         classifier.fit(matrix, labels)
         self._model = (classifier.coef_, classifier.intercept_, [str(c) for c in classifier.classes_])
+        meanings = [meaning_of(e) for e in examples]
+        if all(meanings):
+            question = LogisticRegression(
+                C=self._config["C"],
+                max_iter=self._config["max_iter"],
+                class_weight="balanced",
+                random_state=self._config["random_state"],
+            ).fit(np.stack([m.question for m in meanings]), labels)
+            self._question_head = (question.coef_, question.intercept_)
         self._responses = {k: v for k, v in training_data.responses.items()}
         self._persist()
         return self._resource
@@ -100,7 +134,13 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         assert self._model is not None
         coef, intercept, labels = self._model
         with self._storage.write_to(self._resource) as directory:
-            np.savez(directory / ARRAYS_FILE, coef=coef, intercept=intercept)
+            heads = {"coef": coef, "intercept": intercept}
+            if self._question_head is not None:
+                heads |= {
+                    "question_coef": self._question_head[0],
+                    "question_intercept": self._question_head[1],
+                }
+            np.savez(directory / ARRAYS_FILE, **heads)
             meta = {"labels": labels, "responses": self._responses}
             (directory / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
 
@@ -120,12 +160,20 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         except (ValueError, FileNotFoundError):
             return cls.create(config, model_storage, resource, execution_context)
         model = (arrays["coef"], arrays["intercept"], meta["labels"])
-        return cls(config, model_storage, resource, model, meta["responses"])
+        classifier = cls(config, model_storage, resource, model, meta["responses"])
+        if "question_coef" in arrays:
+            classifier._question_head = (arrays["question_coef"], arrays["question_intercept"])
+        return classifier
 
     # ---- inference ------------------------------------------------------------------------
     def _probabilities(self, message: Message) -> np.ndarray:
         coef, intercept, _ = self._model  # type: ignore[misc]
-        scores = np.asarray(features(message) @ coef.T).ravel() + intercept
+        meaning = meaning_of(message)
+        if self._question_head is not None and meaning and len(meaning.segments) >= LONG_SEGMENTS:
+            coef, intercept = self._question_head
+            scores = coef @ meaning.question + intercept
+        else:
+            scores = linear_scores(message, coef) + intercept
         if coef.shape[0] == 1:  # binary logistic regression
             positive = 1.0 / (1.0 + np.exp(-scores[0]))
             return np.array([1.0 - positive, positive])

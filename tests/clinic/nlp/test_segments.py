@@ -15,10 +15,15 @@ def test_sentences_become_segments() -> None:
 
 
 def test_a_long_run_without_punctuation_is_cut_into_sentence_sized_pieces() -> None:
-    words = [f"w{i}" for i in range(MAX_WORDS * 2 + 5)]
+    words = [f"w{i}" for i in range(MAX_WORDS * 2 + MAX_WORDS // 2)]
     pieces = split_segments(" ".join(words))
-    assert [len(p.split()) for p in pieces] == [MAX_WORDS, MAX_WORDS, 5]
+    assert [len(p.split()) for p in pieces] == [MAX_WORDS, MAX_WORDS, MAX_WORDS // 2]
     assert " ".join(pieces) == " ".join(words)  # nothing lost
+
+
+def test_a_short_tail_stays_with_the_words_before_it() -> None:
+    words = [f"w{i}" for i in range(MAX_WORDS + 3)]
+    assert split_segments(" ".join(words)) == [" ".join(words)]
 
 
 def test_the_number_of_segments_is_bounded_keeping_the_first_and_the_last() -> None:
