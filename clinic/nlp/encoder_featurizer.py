@@ -22,23 +22,19 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic.nlp.meaning import Meaning, read_meaning
 from clinic.nlp.sentence_encoder import shared_encoder
+from clinic.nlp.weighted_features import PositiveWeight
 
 MEANING = "meaning"  # the Message attribute holding the Meaning (not part of the parse output)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
+class SentenceEncoderFeaturizer(PositiveWeight, DenseFeaturizer, GraphComponent):
     """A 384-dimensional dense sentence feature from all-MiniLM-L6-v2 (ONNX Runtime, offline)."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         # The embedding is unit length; `weight` puts it on the scale of the count features.
         return {**DenseFeaturizer.get_default_config(), "weight": 3.0}
-
-    @classmethod
-    def validate_config(cls, config: dict[str, Any]) -> None:
-        if float(config.get("weight", 1.0)) <= 0:
-            raise ValueError("SentenceEncoderFeaturizer: 'weight' must be positive.")
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)

@@ -148,11 +148,10 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         if self._model is None:
             return pattern_kinds
         vectors = (meaning_of(message) or read_meaning(text, shared_encoder())).vectors
-        if pattern_kinds:
-            # The model also reads the wording the pattern matched, typos corrected: an encoder
-            # knows "suicidal", not "sucidal".
-            vectors = np.vstack([vectors, shared_encoder().encode([self._rules.cleaned(text)])])
-        return self._model.assess(vectors, pattern_kinds)
+        # The model also reads the wording a pattern matched, typos corrected: an encoder knows
+        # "suicidal", not "sucidal".
+        matched = shared_encoder().encode([self._rules.cleaned(text)]) if pattern_kinds else None
+        return self._model.assess(vectors, pattern_kinds, matched)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -135,13 +135,20 @@ class SafetyModel:
     def train(cls, data: SafetyData, C: float, recall: dict[str, float], veto_recall: float) -> SafetyModel:  # noqa: N803
         return cls({kind: train_head(kind, data, C, recall[kind], veto_recall) for kind in KINDS})
 
-    def assess(self, segment_vectors: np.ndarray, pattern_kinds: frozenset[str]) -> frozenset[str]:
-        """The kinds of danger in a message, from its segments' embeddings and the pattern matches."""
+    def assess(
+        self, segment_vectors: np.ndarray, pattern_kinds: frozenset[str], matched: np.ndarray | None = None
+    ) -> frozenset[str]:
+        """The kinds of danger in a message, from its segments' embeddings and the pattern matches.
+
+        `matched` is the embedding of the wording a pattern matched (typos corrected): it can
+        confirm the kind that pattern names, never raise another kind."""
         found = set()
         long = len(segment_vectors) >= LONG_SEGMENTS
         for kind, head in self.heads.items():
             score = head.score(segment_vectors)
             threshold = head.long_threshold if long else head.threshold
+            if kind in pattern_kinds and matched is not None:
+                score = max(score, head.score(matched))
             if score >= threshold or (kind in pattern_kinds and score >= head.veto):
                 found.add(kind)
         return frozenset(found)

@@ -22,12 +22,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic.nlp.spacy_terms import term_spans
+from clinic.nlp.weighted_features import PositiveWeight
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False, model_from="SpacyNLP"
 )
-class TermFeaturizer(SparseFeaturizer, GraphComponent):
+class TermFeaturizer(PositiveWeight, SparseFeaturizer, GraphComponent):
     """One sparse sentence feature per (entity type, canonical value) in the term list."""
 
     @classmethod
@@ -37,11 +38,6 @@ class TermFeaturizer(SparseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {**SparseFeaturizer.get_default_config(), "weight": 1.0}
-
-    @classmethod
-    def validate_config(cls, config: dict[str, Any]) -> None:
-        if float(config.get("weight", 1.0)) <= 0:
-            raise ValueError("TermFeaturizer: 'weight' must be positive.")
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)

@@ -70,3 +70,11 @@ def test_operating_points_are_kept_and_survive_saving(model) -> None:
     for kind in (CRISIS, EMERGENCY):
         assert loaded.heads[kind].scores(probe) == pytest.approx(trained.heads[kind].scores(probe), abs=1e-5)
     assert trained.assess(np.zeros((0, 8)), frozenset()) == frozenset()  # an empty message
+
+
+def test_the_matched_wording_confirms_its_own_kind_only(model) -> None:
+    trained, axes = model
+    calm = axes["calm"][None]
+    assert trained.assess(calm, frozenset({EMERGENCY}), matched=axes["emergency"][None]) == {EMERGENCY}
+    # the corrected wording looks like a crisis, but the pattern named an emergency: no 988
+    assert trained.assess(calm, frozenset({EMERGENCY}), matched=axes["crisis"][None]) == frozenset()
