@@ -113,12 +113,6 @@ def clinc150_parts() -> tuple[tuple[Example, ...], tuple[Example, ...]]:
     return tuple(training), tuple(calibration)
 
 
-def chit_chat_intents() -> frozenset[str]:
-    """CLINC150 intents the assistant answers as chit-chat (small talk and meta domains)."""
-    domains = clinc150_domains()
-    return frozenset(intent for domain in CHIT_CHAT_DOMAINS for intent in domains[domain])
-
-
 def fingerprint(directory: Path = CLINC150_DIR) -> str:
     """Changes when the data set does, so Rasa retrains what was trained on it."""
     return hashlib.sha256((directory / "clinc150_train_val.json").read_bytes()).hexdigest()

@@ -15,10 +15,11 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from clinic.contact import EMAIL, PHONE, is_phone_number
+from clinic.nlp.intent_override import override_intent
 
 INFORM = "inform"
 LEAD_IN = re.compile(r"^(my (e-?mail|address|phone|number|cell) is |it'?s |call me (at|on) )", re.I)
@@ -48,8 +49,5 @@ class ContactDetailsGuard(GraphComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             if is_contact_detail(message.get(TEXT) or ""):
-                top = {"name": INFORM, "confidence": 1.0}
-                message.set(INTENT, top, add_to_output=True)
-                message.set("intent_ranking", [top], add_to_output=True)
-                message.set("response_selector", {}, add_to_output=True)
+                override_intent(message, INFORM, 1.0, keep_ranking=False)
         return messages

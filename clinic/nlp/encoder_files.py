@@ -14,7 +14,6 @@ for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "build" / "encoder"  # written by `make install` (clinic/nlp/build_encoder.py)
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def MODEL_PACKAGE_DIR() -> Path:  # noqa: N802 - reads like the constant it stands for

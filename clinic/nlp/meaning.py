@@ -37,12 +37,6 @@ def read_meaning(text: str, encoder: SentenceEncoder) -> Meaning:
     return Meaning(segments, vectors, _unit(np.mean(chosen, axis=0)).astype(np.float32))
 
 
-def embed_texts(texts: list[str], encoder: SentenceEncoder) -> tuple[np.ndarray, list[np.ndarray]]:
-    """For training: each text's question vector, and its segment vectors."""
-    meanings = [read_meaning(t, encoder) for t in texts]
-    return np.stack([m.question for m in meanings]), [m.vectors for m in meanings]
-
-
 def encode_corpus(texts: list[str], encoder: SentenceEncoder) -> np.ndarray:
     """Training corpora: one row per text, outside the run-time cache (short texts, one segment)."""
     rows = np.zeros((len(texts), DIMENSION), dtype=np.float32)

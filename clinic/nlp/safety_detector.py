@@ -20,13 +20,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from clinic import datasets
 from clinic.nlp import safety_data
 from clinic.nlp.encoder_featurizer import meaning_of
+from clinic.nlp.intent_override import override_intent
 from clinic.nlp.meaning import broad_vectors, encode_corpus, read_meaning, segment_rows
 from clinic.nlp.safety_model import LONG_SEGMENTS, SafetyData, SafetyModel
 from clinic.nlp.safety_patterns import CRISIS, EMERGENCY, SafetyRules, load_rules
@@ -158,9 +159,5 @@ class SafetyDetector(GraphComponent, IntentClassifier):
             kind = intent_for(self.kinds(message))
             if kind is None:
                 continue
-            top = {"name": kind, "confidence": 1.0}
-            ranking = [top] + [r for r in message.get("intent_ranking", []) if r["name"] != kind]
-            message.set(INTENT, top, add_to_output=True)
-            message.set("intent_ranking", ranking, add_to_output=True)
-            message.set("response_selector", {}, add_to_output=True)
+            override_intent(message, kind, 1.0)
         return messages

@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from clinic import datasets, faq
 from clinic.nlp.calibration import describe, out_of_fold, threshold_for_false_alarms
 from clinic.nlp.encoder_featurizer import meaning_of
+from clinic.nlp.intent_override import override_intent
 from clinic.nlp.meaning import broad_vectors, read_meaning
 from clinic.nlp.sentence_encoder import shared_encoder
 
@@ -75,9 +76,8 @@ class ScopeDecision(GraphComponent, IntentClassifier):
         project = [m for m in training_data.intent_examples if m.get(TEXT)]
         article = [m for m in project if faq.topic_of_key(m.get(INTENT_RESPONSE_KEY)) is not None]
         unrelated = [m for m in project if m.get(INTENT) == OUT_OF_SCOPE]
-        chat = datasets.chit_chat_intents()
         broad_examples, broad = broad_vectors("training")
-        broad = broad[[intent not in chat for _, intent in broad_examples]]
+        broad = broad[[not datasets.is_chit_chat(intent) for _, intent in broad_examples]]
         own = np.stack([self._question(m) for m in article + unrelated])
         features = np.vstack([own, broad])
         labels = np.r_[np.ones(len(article)), np.zeros(len(unrelated) + len(broad))]
@@ -94,7 +94,7 @@ class ScopeDecision(GraphComponent, IntentClassifier):
         held_out = out_of_fold(fit, features, labels)
         model = self._fit(features, labels, weights)
         cal_examples, calibration = broad_vectors("calibration")
-        calibration = calibration[[intent not in chat for _, intent in cal_examples]]
+        calibration = calibration[[not datasets.is_chit_chat(intent) for _, intent in cal_examples]]
         cal_scores = model.predict_proba(calibration)[:, 1]
         threshold = threshold_for_false_alarms(cal_scores, self._config["broad_rate"])
         point = describe(
@@ -153,9 +153,5 @@ class ScopeDecision(GraphComponent, IntentClassifier):
             probability = self.article_probability(message)
             if probability >= self._model["threshold"]:
                 continue
-            top = {"name": OUT_OF_SCOPE, "confidence": 1.0 - probability}
-            message.set(INTENT, top, add_to_output=True)
-            ranking = [top] + [r for r in message.get("intent_ranking", []) if r["name"] != OUT_OF_SCOPE]
-            message.set("intent_ranking", ranking, add_to_output=True)
-            message.set("response_selector", {}, add_to_output=True)
+            override_intent(message, OUT_OF_SCOPE, 1.0 - probability)
         return messages

@@ -103,28 +103,27 @@ class TopicClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     # ---- training -------------------------------------------------------------------------
+    def _logistic_regression(self) -> LogisticRegression:
+        """The same model for both heads: the whole message's features, and the question's alone."""
+        return LogisticRegression(
+            C=self._config["C"],
+            max_iter=self._config["max_iter"],
+            class_weight="balanced",
+            random_state=self._config["random_state"],
+        )
+
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(TEXT) and answer_label(e)]
         if not examples:
             return self._resource
         matrix = scipy.sparse.vstack([features(e) for e in examples])
         labels = [answer_label(e) for e in examples]
-        classifier = LogisticRegression(
-            C=self._config["C"],
-            max_iter=self._config["max_iter"],
-            class_weight="balanced",
-            random_state=self._config["random_state"],
-        )
+        classifier = self._logistic_regression()
         classifier.fit(matrix, labels)
         self._model = (classifier.coef_, classifier.intercept_, [str(c) for c in classifier.classes_])
         meanings = [meaning_of(e) for e in examples]
         if all(meanings):
-            question = LogisticRegression(
-                C=self._config["C"],
-                max_iter=self._config["max_iter"],
-                class_weight="balanced",
-                random_state=self._config["random_state"],
-            ).fit(np.stack([m.question for m in meanings]), labels)
+            question = self._logistic_regression().fit(np.stack([m.question for m in meanings]), labels)
             self._question_head = (question.coef_, question.intercept_)
         self._responses = {k: v for k, v in training_data.responses.items()}
         self._persist()
