@@ -1,7 +1,8 @@
 """The reply contract between the bot and the website chat widget: check a `custom` payload.
 
 The bot decorates some of its messages with a `custom: {data: {kind: ...}}` payload (a source, an
-alert, a notice, a no-answer mark, a handoff confirmation) and the widget renders it. What each
+alert, a notice, a no-answer mark, a handoff confirmation, and in a live chat the coordinator who
+wrote a message or a change of the live chat's state) and the widget renders it. What each
 kind must carry is written once, in reply_contract.schema.json beside this file (JSON Schema
 draft-07, the version the pinned jsonschema 3.2.0 knows), with one example of each kind; the
 widget's side is in widget/src/widget.js and docs/reply-contract.md tells the whole story.

@@ -90,6 +90,25 @@ class HandoffLimits:
 
 
 @dataclass(frozen=True)
+class LiveChatSettings:
+    """Live chat with a coordinator (``live_chat`` in clinic.yml, docs/live-chat.md): how long a
+    visitor waits before the call-back form is offered, and how long an inbox page may stay
+    silent before its coordinator counts as gone."""
+
+    wait_limit: timedelta = timedelta(minutes=3)
+    presence: timedelta = timedelta(seconds=60)
+    max_message_length: int = 2000
+
+    @property
+    def wait_limit_minutes(self) -> float:
+        return self.wait_limit.total_seconds() / 60
+
+    @property
+    def presence_seconds(self) -> float:
+        return self.presence.total_seconds()
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the bot, the store, the worker and the inbox need, already validated: the
     clinic's facts, then the deployment's settings and secrets (empty with ``secrets=False``)."""
@@ -100,6 +119,7 @@ class Settings:
     inbox_base_url: str
     limits: HandoffLimits = HandoffLimits()
     abandoned_form_after: timedelta = timedelta(minutes=60)
+    live_chat: LiveChatSettings = LiveChatSettings()
     database_url: str = ""
     encryption_key: str = field(default="", repr=False)
     environment: str = DEVELOPMENT
@@ -355,6 +375,35 @@ def _abandoned_form_after(data: Mapping[str, Any]) -> timedelta:
     return timedelta(minutes=_parse_int(minutes, "privacy.abandoned_form_minutes", 1))
 
 
+def _live_chat(environ: Mapping[str, str], data: Mapping[str, Any]) -> LiveChatSettings:
+    """``live_chat`` in clinic.yml; LIVE_CHAT_WAIT_LIMIT_MINUTES and LIVE_CHAT_PRESENCE_SECONDS
+    override it (the end-to-end tests shorten both)."""
+    section = _section(data, "live_chat")
+    default = LiveChatSettings()
+    wait = _env(environ, "LIVE_CHAT_WAIT_LIMIT_MINUTES") or section.get(
+        "wait_limit_minutes", default.wait_limit_minutes
+    )
+    presence = _env(environ, "LIVE_CHAT_PRESENCE_SECONDS") or section.get(
+        "presence_seconds", default.presence_seconds
+    )
+    length = section.get("max_message_length", default.max_message_length)
+    try:
+        wait_minutes, presence_seconds = float(wait), float(presence)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            "live_chat.wait_limit_minutes and live_chat.presence_seconds must be numbers"
+        ) from exc
+    if wait_minutes <= 0 or presence_seconds < 5:
+        raise ConfigurationError(
+            "live_chat.wait_limit_minutes must be above 0 and live_chat.presence_seconds at least 5"
+        )
+    return LiveChatSettings(
+        wait_limit=timedelta(minutes=wait_minutes),
+        presence=timedelta(seconds=presence_seconds),
+        max_message_length=_parse_int(length, "live_chat.max_message_length", 1),
+    )
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None,
     *,
@@ -382,6 +431,7 @@ def load_settings(
         inbox_base_url=inbox_base_url.rstrip("/"),
         limits=_limits(handoff_section),
         abandoned_form_after=_abandoned_form_after(data),
+        live_chat=_live_chat(environ, data),
         var_dir=var_dir,
     )
     if not secrets:

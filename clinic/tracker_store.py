@@ -10,6 +10,10 @@ Every message reads the conversation back and saves it again, so these costs are
   and lets the privacy job and the gaps report read while the bot writes. A power cut can lose
   the last replies, never corrupt the file; handoff requests live in their own store.
 
+- Streaming to an event broker (live chat, docs/live-chat.md): Rasa reads the whole conversation
+  back before each save to find the events that are new. The save already knows them (the events
+  after the stored ones), so they are published from there, after the commit.
+
 Same tables, same rows and same queries as `SQLTrackerStore`, so Rasa's tools, the privacy job
 and the gaps report read it unchanged. Use it in endpoints.yml:
 `type: clinic.tracker_store.ClinicSQLTrackerStore`.
@@ -24,6 +28,7 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.utils.common import all_subclasses
 
 SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
@@ -83,3 +88,25 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         if not events or not self.domain:
             return None
         return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the events not stored yet, then publish them (see the module docstring)."""
+        with self.session_scope() as session:
+            events = list(self._additional_events(session, tracker))
+            for event in events:
+                session.add(self._row(tracker.sender_id, event.as_dict()))
+            session.commit()
+        if self.event_broker is not None:
+            for event in events:
+                self.event_broker.publish({"sender_id": tracker.sender_id, **event.as_dict()})
+
+    def _row(self, sender_id: str, data: dict[str, Any]) -> Any:
+        """One event's row, with the columns `SQLTrackerStore.save` fills."""
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=data.get("event"),
+            timestamp=data.get("timestamp"),
+            intent_name=((data.get("parse_data") or {}).get("intent") or {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )

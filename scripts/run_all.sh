@@ -19,11 +19,15 @@ mkdir -p var logs
 
 scaled=()
 if [ "${1:-}" = "--scaled" ]; then
-  # PostgreSQL tracker store + Redis lock store (endpoints.scaled.yml); handoffs in PostgreSQL too.
+  # PostgreSQL tracker store + Redis lock store + RabbitMQ event broker (endpoints.scaled.yml);
+  # handoffs in PostgreSQL too.
   export TRACKER_DB_HOST="${TRACKER_DB_HOST:-127.0.0.1}" TRACKER_DB_PORT="${TRACKER_DB_PORT:-5432}"
   export TRACKER_DB_NAME="${TRACKER_DB_NAME:-clinic_rasa}" TRACKER_DB_USER="${TRACKER_DB_USER:-postgres}"
   export TRACKER_DB_PASSWORD="${TRACKER_DB_PASSWORD:-}"
   export REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}" REDIS_DB="${REDIS_DB:-1}"
+  export RABBITMQ_HOST="${RABBITMQ_HOST:-127.0.0.1}" RABBITMQ_PORT="${RABBITMQ_PORT:-5672}"
+  export RABBITMQ_USER="${RABBITMQ_USER:-guest}" RABBITMQ_PASSWORD="${RABBITMQ_PASSWORD:-guest}"
+  export EVENT_BROKER_AMQP_URL="${EVENT_BROKER_AMQP_URL:-amqp://$RABBITMQ_USER:$RABBITMQ_PASSWORD@$RABBITMQ_HOST:$RABBITMQ_PORT/%2F}"
   export HANDOFF_DATABASE_URL="${HANDOFF_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/clinic_handoffs}"
   export TRACKER_DATABASE_URL="${TRACKER_DATABASE_URL:-postgresql://$TRACKER_DB_USER@$TRACKER_DB_HOST:$TRACKER_DB_PORT/$TRACKER_DB_NAME}"
   for db in "$TRACKER_DB_NAME" clinic_handoffs; do
@@ -31,7 +35,7 @@ if [ "${1:-}" = "--scaled" ]; then
       || psql -h "$TRACKER_DB_HOST" -U "$TRACKER_DB_USER" -d postgres -c "CREATE DATABASE $db" >/dev/null
   done
   scaled=(--scaled)
-  echo "Scaled set-up: PostgreSQL tracker store, Redis lock store"
+  echo "Scaled set-up: PostgreSQL tracker store, Redis lock store, RabbitMQ event broker"
 fi
 
 exec "$PY" -m clinic.stack.supervise "${scaled[@]}"

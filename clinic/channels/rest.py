@@ -13,7 +13,8 @@ served by this module instead:
 * ``metadata["client_id"]`` is set to the keyed hash of the client's address (see
   `clinic.channels.visitor_input`), overwriting whatever the client sent.
 * Processing goes through `clinic.channels.always_reply.process`: a failure is logged without the
-  visitor's text, and a message that got no reply at all gets the honest apology.
+  visitor's text, and a message that got no reply at all gets the honest apology (unless a care
+  coordinator is in the chat: clinic/live_chat/paused.py).
 
 ``?stream=true`` (Rasa's streaming variant, one JSON object per line) works as before, with the
 same checks and the same apology.
@@ -40,6 +41,7 @@ from clinic.channels import visitor_input
 from clinic.channels.always_reply import apology_text, process
 from clinic.channels.log_privacy import keep_visitor_text_out_of_logs
 from clinic.channels.visitor_input import InputProblem, is_valid_sender_id
+from clinic.live_chat.paused import handled_while_paused
 
 MAX_BODY_BYTES = 64 * 1024
 NOT_JSON = "The request body must be JSON."
@@ -115,10 +117,18 @@ class ClinicRestInput(RestInput):
             checked.text, output, checked.sender_id, input_channel=checked.input_channel, metadata=metadata
         )
 
-    async def _reply(self, on_new_message: OnNewMessage, message: UserMessage) -> list[dict[str, Any]]:
+    async def _reply(
+        self, on_new_message: OnNewMessage, message: UserMessage, agent: Any
+    ) -> list[dict[str, Any]]:
         collector = message.output_channel
         assert isinstance(collector, CollectingOutputChannel)
         processed = await process(on_new_message, message, self.name())
+        if (
+            processed
+            and not collector.messages
+            and await handled_while_paused(agent, message.sender_id, collector)
+        ):
+            return collector.messages  # a coordinator is in the chat: silence is expected
         if not processed or not collector.messages:
             await collector.send_text_message(message.sender_id, self.apology)
         return collector.messages
@@ -131,7 +141,13 @@ class ClinicRestInput(RestInput):
 
             async def run() -> None:
                 processed = await process(on_new_message, message, self.name())
-                if not processed or not output.sent:
+                agent = getattr(request.app.ctx, "agent", None)
+                paused = (
+                    processed
+                    and not output.sent
+                    and await handled_while_paused(agent, message.sender_id, output)
+                )
+                if not paused and (not processed or not output.sent):
                     await output.send_text_message(message.sender_id, self.apology)
                 await queue.put("DONE")
 
@@ -160,6 +176,7 @@ class ClinicRestInput(RestInput):
                 stream = self._stream(on_new_message, checked, request)
                 return response.stream(stream, content_type="text/event-stream")
             message = self._user_message(checked, CollectingOutputChannel(), request)
-            return response.json(await self._reply(on_new_message, message))
+            agent = getattr(request.app.ctx, "agent", None)
+            return response.json(await self._reply(on_new_message, message, agent))
 
         return blueprint

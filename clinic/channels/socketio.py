@@ -24,7 +24,10 @@ This channel behaves like Rasa's ``socketio`` (same events, same credentials key
   and what the limit is; not text); nothing a client sends raises in the server.
 * Replies. A message whose processing failed or produced no bot message at all (the action
   server is down) gets the honest apology of `clinic.channels.always_reply`, never silence, and the
-  failure is logged without the visitor's text.
+  failure is logged without the visitor's text. The exception: a care coordinator is in the chat
+  (the conversation is paused), where silence is expected and only a safety reply is sent
+  (`clinic.live_chat.paused`). A widget reconnecting during a live chat gets the coordinator's
+  messages it missed (`clinic.live_chat.replay`).
 
 The allow-list comes from the environment variable ``CLINIC_ALLOWED_ORIGINS``
 (space- or comma-separated, e.g. ``"https://clinic.example https://www.clinic.example"``),
@@ -61,6 +64,8 @@ from clinic.channels import visitor_input
 from clinic.channels.always_reply import CountingSocketIOOutput, apology_text, process
 from clinic.channels.log_privacy import keep_visitor_text_out_of_logs
 from clinic.channels.visitor_input import InputProblem, is_valid_sender_id
+from clinic.live_chat import replay
+from clinic.live_chat.paused import handled_while_paused
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +158,7 @@ class ClinicSocketIOInput(SocketIOInput):
         self.allowed_origins: list[str] = allowed_origins()
         self.apology = apology_text()
         self._client_ids: dict[str, str] = {}  # socket id -> client id, while connected
+        self.app: Any = None  # the Sanic app, once the server starts (see `blueprint`)
         keep_visitor_text_out_of_logs()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -170,6 +176,11 @@ class ClinicSocketIOInput(SocketIOInput):
         logger.info("socket.io accepts connections from: %s", origins)
 
         drop_malformed_events(sio)
+
+        @socketio_webhook.listener("before_server_start")
+        async def keep_app(app: Any, _loop: Any) -> None:
+            self.app = app  # Rasa loads its agent in a listener of its own, maybe after this one
+
         self._register_connection_handlers(sio)
         self._register_session_request(sio)
         self._register_user_message(sio, on_new_message)
@@ -218,6 +229,23 @@ class ClinicSocketIOInput(SocketIOInput):
                 await sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             logger.debug("socket.io session %s joined by %s", session_id, sid)
+            since = replay.since_of(data)
+            if since is not None and session_id == proposed:
+                await self._replay_live_chat(sio, sid, session_id, since)
+
+    async def _replay_live_chat(self, sio: AsyncServer, sid: str, session_id: str, since: float) -> None:
+        """A reconnecting widget gets the live chat messages it missed (clinic/live_chat/replay.py)."""
+        agent = getattr(self.app.ctx, "agent", None) if self.app else None
+        if agent is None or agent.tracker_store is None:
+            return
+        try:
+            tracker = await agent.tracker_store.retrieve(session_id)
+        except Exception as error:  # noqa: BLE001 (a replay must never break the connection)
+            logger.error("Live chat replay failed (%s)", type(error).__name__)
+            return
+        for text, payload in replay.missed(tracker.events if tracker else [], since):
+            await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=self.namespace)
+            await sio.emit(self.bot_message_evt, payload, room=sid, namespace=self.namespace)
 
     def _sender_id(self, sio: AsyncServer, sid: str, data: dict[str, Any]) -> str | None:
         """The conversation a message belongs to: the joined session (or the socket itself)."""
@@ -254,5 +282,8 @@ class ClinicSocketIOInput(SocketIOInput):
             output = CountingSocketIOOutput(sio, self.bot_message_evt)
             message = UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata)
             processed = await process(on_new_message, message, self.name())
+            agent = getattr(self.app.ctx, "agent", None) if self.app else None
+            if processed and not output.sent and await handled_while_paused(agent, sender, output):
+                return
             if not processed or not output.sent:
                 await output.send_text_message(sender, self.apology)

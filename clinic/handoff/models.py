@@ -47,6 +47,20 @@ REASON_WORDS = {
     "personal_question": "The visitor asked a question about their own situation.",
 }
 CONTACT_METHODS = ("email", "phone")
+# handoffs.kind: NULL for a call-back request, KIND_LIVE_CHAT for the record a closed live chat
+# leaves (it has no contact details: the visitor was in the chat).
+KIND_LIVE_CHAT = "live_chat"
+
+# live_chats.status (docs/live-chat.md). "cancelled": the visitor stopped waiting themselves.
+LIVE_WAITING = "waiting"
+LIVE_JOINED = "joined"
+LIVE_HANDED_BACK = "handed_back"
+LIVE_CLOSED = "closed"
+LIVE_TIMED_OUT = "timed_out"
+LIVE_CANCELLED = "cancelled"
+LIVE_STATUSES = (LIVE_WAITING, LIVE_JOINED, LIVE_HANDED_BACK, LIVE_CLOSED, LIVE_TIMED_OUT, LIVE_CANCELLED)
+LIVE_OPEN_STATUSES = (LIVE_WAITING, LIVE_JOINED, LIVE_HANDED_BACK)
+LIVE_ENDED_STATUSES = (LIVE_CLOSED, LIVE_TIMED_OUT, LIVE_CANCELLED)
 OUTBOX_KINDS = ("email", "webhook")
 
 # Crockford-style alphabet without 0/O, 1/I/L and U: nothing to mishear on the phone.
@@ -133,6 +147,9 @@ class Handoff(Base):
     resolved_at = Column(UTCDateTime, nullable=True)
     # Hash of (conversation, form run): a retried submit finds the record it already made.
     submission_key = Column(String(64), nullable=True)
+    # None: a call-back request; KIND_LIVE_CHAT: the resolved record of a closed live chat
+    # (empty name and contact value, the facts of the chat in ``live_chats``).
+    kind = Column(String(16), nullable=True)
 
     notes = relationship(
         "HandoffNote", back_populates="handoff", order_by="HandoffNote.id", cascade="all, delete-orphan"
@@ -198,6 +215,15 @@ class Coordinator(Base):
     # Random value copied into each sign-in cookie; replacing it ends every session of the
     # account (sign-out, password change, deactivation). None: no session is valid.
     session_token = Column(String(64), nullable=True)
+    # Live chat: the name visitors see (None: the username, capitalised), whether they set
+    # themselves available, and when one of their inbox pages last showed it was open.
+    display_name = Column(String(64), nullable=True)
+    available = Column(Boolean, nullable=True)
+    seen_at = Column(UTCDateTime, nullable=True)
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username[:1].upper() + self.username[1:]
 
 
 class OutboxMessage(Base):
@@ -236,3 +262,77 @@ class RateCounter(Base):
     key = Column(String(200), primary_key=True)
     count = Column(Integer, nullable=False, default=0)
     expires_at = Column(UTCDateTime, nullable=False, index=True)
+
+
+_LIVE_OPEN_CONDITION = text("status IN ('waiting', 'joined', 'handed_back')")
+
+
+class LiveChat(Base):
+    """A visitor's live chat with a care coordinator (docs/live-chat.md: states and who writes).
+
+    Written by the action server (request, cancel, rating) and by the inbox (join, hand back,
+    close, time-outs). The visitor's words are not here: Rasa's conversation store holds them
+    until a close copies the transcript into the resolved ``handoffs`` record (``handoff_id``).
+    """
+
+    __tablename__ = "live_chats"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(16), nullable=False, unique=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    status = Column(String(16), nullable=False, default=LIVE_WAITING, index=True)
+    reason = Column(String(32), nullable=False)
+    topics = Column(EncryptedJSON, nullable=False)
+    topic_titles = Column(EncryptedJSON, nullable=True)
+    requested_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    # When the chat last entered the line (request, re-request, coordinator lost): the wait
+    # limit counts from here, the place in line from ``requested_at``.
+    queued_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    joined_at = Column(UTCDateTime, nullable=True)
+    handed_back_at = Column(UTCDateTime, nullable=True)
+    closed_at = Column(UTCDateTime, nullable=True)
+    timed_out_at = Column(UTCDateTime, nullable=True)
+    # When it reached an end state (closed, timed out, cancelled): retention counts from here.
+    ended_at = Column(UTCDateTime, nullable=True, index=True)
+    coordinator = Column(String(64), nullable=True)
+    coordinator_name = Column(String(64), nullable=True)
+    # Refreshed by the joined coordinator's chat page; stale means their tab is gone.
+    coordinator_seen_at = Column(UTCDateTime, nullable=True)
+    alert_at = Column(UTCDateTime, nullable=True)
+    rating = Column(Integer, nullable=True)
+    rating_comment = Column(EncryptedText, nullable=True)
+    rated_at = Column(UTCDateTime, nullable=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="SET NULL"), nullable=True, index=True)
+
+    audit_events = relationship(
+        "LiveChatAudit", back_populates="live_chat", order_by="LiveChatAudit.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        # One open chat per conversation, enforced by the database (two clicks, two processes).
+        Index(
+            "uq_live_chats_open_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=_LIVE_OPEN_CONDITION,
+            postgresql_where=_LIVE_OPEN_CONDITION,
+        ),
+    )
+
+
+class LiveChatAudit(Base):
+    """Who did what to a live chat, and when; copied to the handoff record at close.
+    ``detail`` never holds personal data."""
+
+    __tablename__ = "live_chat_audit_events"
+
+    id = Column(Integer, primary_key=True)
+    live_chat_id = Column(
+        Integer, ForeignKey("live_chats.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    actor = Column(String(64), nullable=False)
+    action = Column(String(32), nullable=False)
+    at = Column(UTCDateTime, nullable=False, default=utcnow)
+    detail = Column(String(500), nullable=True)
+
+    live_chat = relationship("LiveChat", back_populates="audit_events")

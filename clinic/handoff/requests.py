@@ -45,6 +45,7 @@ from clinic.handoff.errors import (
 )
 from clinic.handoff.models import (
     CONTACT_METHODS,
+    LIVE_ENDED_STATUSES,
     REASONS,
     STATUS_CLAIMED,
     STATUS_NEW,
@@ -54,6 +55,8 @@ from clinic.handoff.models import (
     AuditEvent,
     Handoff,
     HandoffNote,
+    LiveChat,
+    LiveChatAudit,
     OutboxMessage,
     new_reference,
     normalise_reference,
@@ -165,6 +168,8 @@ class HandoffDetail:
     resolved_at: datetime | None
     notes: list[Note] = field(default_factory=list)
     audit: list[Audit] = field(default_factory=list)
+    # None: a call-back request; "live_chat": the record of a closed live chat (no contact details).
+    kind: str | None = None
 
     @property
     def topics_seen(self) -> list[str]:
@@ -525,6 +530,7 @@ class HandoffStore(Database, AccountsMixin):
             resolved_at=handoff.resolved_at,
             notes=[Note(n.author, n.created_at, n.text) for n in handoff.notes],
             audit=[Audit(a.actor, a.action, a.at, a.detail) for a in handoff.audit_events],
+            kind=handoff.kind,
         )
 
     # ----------------------------------------------------------------- coordinator actions
@@ -644,10 +650,29 @@ class HandoffStore(Database, AccountsMixin):
                 batch = ids[start : start + _PURGE_BATCH]
                 for model in (OutboxMessage, HandoffNote, AuditEvent):
                     session.query(model).filter(model.handoff_id.in_(batch)).delete(synchronize_session=False)
+                _delete_live_chats(session, LiveChat.handoff_id.in_(batch))
                 session.query(Handoff).filter(Handoff.id.in_(batch)).delete(synchronize_session=False)
+            # Live chats that ended without a record (timed out, cancelled) follow the same rule.
+            _delete_live_chats(
+                session,
+                LiveChat.status.in_(LIVE_ENDED_STATUSES),
+                LiveChat.handoff_id.is_(None),
+                LiveChat.ended_at < cutoff,
+            )
         if ids:
             log.info("purged %d resolved handoff(s) older than %d days", len(ids), older_than_days)
         return len(ids)
+
+
+def _delete_live_chats(session: Session, *conditions: Any) -> None:
+    """Live chats (docs/live-chat.md) matching ``conditions``, with their audit rows."""
+    ids = [row_id for (row_id,) in session.query(LiveChat.id).filter(*conditions)]
+    for start in range(0, len(ids), _PURGE_BATCH):
+        batch = ids[start : start + _PURGE_BATCH]
+        session.query(LiveChatAudit).filter(LiveChatAudit.live_chat_id.in_(batch)).delete(
+            synchronize_session=False
+        )
+        session.query(LiveChat).filter(LiveChat.id.in_(batch)).delete(synchronize_session=False)
 
 
 def _transition_error(handoff: Handoff, to: str) -> str:

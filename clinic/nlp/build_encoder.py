@@ -25,6 +25,7 @@ from onnx import TensorProto, helper, numpy_helper
 from clinic.nlp.encoder_files import MODEL_PACKAGE_DIR, OUT_DIR
 
 OPSET = 17  # LayerNormalization
+WEIGHT_LEVELS = 63  # 7-bit weights: see `_Graph.linear`
 
 
 class _Graph:
@@ -48,10 +49,15 @@ class _Graph:
     def linear(self, x: str, w: dict[str, np.ndarray], prefix: str) -> str:
         """x @ W.T + b, W in int8 with one scale per output column (ONNX Runtime's
         DynamicQuantizeMatMul quantizes x on the fly): about 3x faster than float32 on a CPU core,
-        at a cosine similarity above 0.99 to the float32 embeddings (tests check it)."""
+        at a cosine similarity above 0.99 to the float32 embeddings (tests check it).
+
+        Weights use 7 bits (-63..63), ONNX Runtime's `reduce_range`: on x86 CPUs without VNNI
+        (AVX2 only, e.g. some AMD EPYC), its u8 x s8 kernel adds pairs of products in 16 bits,
+        which saturate with full-range weights; with 8 bits the embeddings there fell below 0.99
+        cosine to float32, so the same model would understand differently on different CPUs."""
         matrix = np.ascontiguousarray(w[f"{prefix}.weight"].T)  # [in, out]
-        scale = np.maximum(np.abs(matrix).max(axis=0), 1e-8) / 127.0
-        quantized = np.clip(np.round(matrix / scale), -127, 127).astype(np.int8)
+        scale = np.maximum(np.abs(matrix).max(axis=0), 1e-8) / WEIGHT_LEVELS
+        quantized = np.clip(np.round(matrix / scale), -WEIGHT_LEVELS, WEIGHT_LEVELS).astype(np.int8)
         names = [
             self.weight(f"{prefix}.wq", quantized),
             self.weight(f"{prefix}.scale", scale.astype(np.float32)),

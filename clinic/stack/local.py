@@ -28,7 +28,7 @@ from unittest.mock import patch
 
 import yaml
 
-from clinic.stack.services import BASE_ENV, action_server_command, rasa_command, widget_command
+from clinic.stack.services import BASE_ENV, action_server_command, inbox_command, rasa_command, widget_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_ENDPOINTS = yaml.safe_load((ROOT / "endpoints.yml").read_text())
@@ -174,10 +174,17 @@ class RasaStack:
         return "\n".join(parts)
 
 
+def events_db(workdir: Path) -> Path:
+    """The event broker's SQLite file of a test stack (the inbox's feed reads it)."""
+    return workdir / "events.db"
+
+
 def write_endpoints(workdir: Path, tracker_store: dict | str | None, lock_store: dict | None = None) -> Path:
     """endpoints.yml for a test: the shipped action_endpoint (URL and token header from the
-    environment, see `action_env`) with the given stores."""
-    endpoints: dict = {"action_endpoint": SHIPPED_ENDPOINTS["action_endpoint"]}
+    environment, see `action_env`) and event broker (its SQLite file in `workdir`: `events_db`),
+    with the given stores."""
+    broker = {**SHIPPED_ENDPOINTS["event_broker"], "db": str(events_db(workdir))}
+    endpoints: dict = {"action_endpoint": SHIPPED_ENDPOINTS["action_endpoint"], "event_broker": broker}
     if lock_store:
         endpoints["lock_store"] = lock_store
     if tracker_store is None:
@@ -297,8 +304,12 @@ def rasa_stack(
 
 
 @contextlib.contextmanager
-def widget_stack(extra_env: dict[str, str] | None = None) -> Iterator[RasaStack]:
+def widget_stack(
+    extra_env: dict[str, str] | None = None, api_token: str | None = None
+) -> Iterator[RasaStack]:
     """The servers and the widget's demo server (the widget built first), up, for the `with` block.
+    `api_token` also enables Rasa's HTTP API with that token (as `rasa_stack`), for tests that play
+    the inbox's part (docs/live-chat.md).
 
     The servers inherit this process's environment, plus ``CLINIC_ALLOWED_ORIGINS`` (the demo
     server's origin) and ``extra_env``; both are also set here, so the test process sees the
@@ -309,9 +320,39 @@ def widget_stack(extra_env: dict[str, str] | None = None) -> Iterator[RasaStack]
     env = {"CLINIC_ALLOWED_ORIGINS": f"http://127.0.0.1:{widget_port}", **(extra_env or {})}
     workdir = None
     try:
-        with patch.dict(os.environ, env), rasa_stack(widget_port=widget_port) as stack:
+        with patch.dict(os.environ, env), rasa_stack(widget_port=widget_port, api_token=api_token) as stack:
             workdir = stack.workdir
             yield stack
     finally:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def inbox_server(stack: RasaStack, api_token: str, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """The coordinators' inbox as `make run` starts it, wired to `stack` (its Rasa API and its event
+    broker's file), up for the `with` block; yields its base URL. Its settings (handoff database, keys,
+    live chat limits) come from this process's environment plus `extra_env`."""
+    port = free_port()
+    env = server_env(
+        {
+            "RASA_URL": stack.url,
+            "RASA_API_TOKEN": api_token,
+            "EVENT_BROKER_URL": f"sqlite:///{events_db(stack.workdir)}",
+            **(extra_env or {}),
+        }
+    )
+    log = stack.workdir / "inbox.log"
+    process = subprocess.Popen(
+        inbox_command(port), cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/sign-in", 60, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -18,6 +18,9 @@ Settings come from the environment (defaults in brackets):
   ACTION_SERVER_URL    [http://127.0.0.1:<ACTION_SERVER_PORT>/webhook] where Rasa finds actions
   HANDOFF_WORKER_INTERVAL [30] seconds between the notification worker's rounds
   TRACKER_SQLITE_FILE  [var/tracker.db] the conversation store of endpoints.yml
+  EVENT_BROKER_SQLITE_FILE [var/events.db] endpoints.yml's event broker, which the inbox reads
+                       (EVENT_BROKER_URL; EVENT_BROKER_AMQP_URL for RabbitMQ: docs/live-chat.md)
+  RASA_URL             [http://localhost:<RASA_PORT>] where the inbox finds Rasa's API (live chat)
 """
 
 from __future__ import annotations
@@ -162,6 +165,11 @@ def widget_command(port: int, rasa_url: str, host: str = LOOPBACK) -> list[str]:
     ]
 
 
+def inbox_command(port: int, host: str = LOOPBACK) -> list[str]:
+    """The coordinators' inbox (Werkzeug's threaded server; it also runs the live chat feed)."""
+    return [APP_PYTHON, "-m", "clinic.handoff.inbox", "--host", host, "--port", str(port)]
+
+
 def services(settings: StackSettings) -> list[Service]:
     """Everything `make run` starts, in start order."""
     s = settings
@@ -169,9 +177,7 @@ def services(settings: StackSettings) -> list[Service]:
         Service("actions", action_server_command(s.action_port, s.host)),
         Service("rasa", rasa_command(s.model, s.rasa_port, s.endpoints, s.credentials, s.origins, s.host)),
         Service("widget", widget_command(s.widget_port, os.environ.get("RASA_URL", s.rasa_url), s.host)),
-        Service(
-            "inbox", [APP_PYTHON, "-m", "clinic.handoff.inbox", "--host", s.host, "--port", str(s.inbox_port)]
-        ),
+        Service("inbox", inbox_command(s.inbox_port, s.host)),
         Service(
             "worker",
             [APP_PYTHON, "-m", "clinic.handoff.cli", "worker", "--interval", f"{s.worker_interval:g}"],
@@ -197,4 +203,8 @@ def service_env(settings: StackSettings, environ: Mapping[str, str] | None = Non
     env.setdefault("CLINIC_BIND_HOST", settings.host)
     env.setdefault("TRACKER_SQLITE_FILE", str(settings.var_dir / "tracker.db"))  # endpoints.yml's store
     env.setdefault("TRACKER_DATABASE_URL", f"sqlite:///{env['TRACKER_SQLITE_FILE']}")  # the privacy job's
+    env.setdefault("EVENT_BROKER_SQLITE_FILE", str(settings.var_dir / "events.db"))  # endpoints.yml's broker
+    if not env.get("EVENT_BROKER_AMQP_URL"):  # the scaled set-up's broker is RabbitMQ
+        env.setdefault("EVENT_BROKER_URL", f"sqlite:///{env['EVENT_BROKER_SQLITE_FILE']}")  # the inbox's feed
+    env.setdefault("RASA_URL", settings.rasa_url)
     return env

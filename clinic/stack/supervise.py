@@ -12,8 +12,10 @@ Secrets never appear in the configuration or on a command line; the services inh
 this process's environment:
   ACTION_SERVER_TOKEN  Rasa -> action server authentication. When unset, one is generated and
                        kept in var/action-server-token (both sides are started here).
-  RASA_API_TOKEN       enables Rasa's HTTP API (`make publish`). In development (CLINIC_ENV
-                       unset or "development") one is generated and kept in var/rasa-api-token.
+  RASA_API_TOKEN       enables Rasa's HTTP API (`make publish`, and the inbox's live chat:
+                       docs/live-chat.md). When unset, one is generated and kept in
+                       var/rasa-api-token; Rasa listens on loopback unless CLINIC_BIND_HOST says
+                       otherwise.
 
 Usage: python -m clinic.stack.supervise [--scaled] [--write-config-only]
 """
@@ -69,7 +71,7 @@ def with_secrets(env: dict[str, str], var_dir: Path) -> dict[str, str]:
     """The environment plus the tokens described in the module docstring."""
     if not env.get("ACTION_SERVER_TOKEN"):
         env["ACTION_SERVER_TOKEN"] = keep_secret(var_dir / "action-server-token")
-    if not env.get("RASA_API_TOKEN") and env.get("CLINIC_ENV", "development") == "development":
+    if not env.get("RASA_API_TOKEN"):
         env["RASA_API_TOKEN"] = keep_secret(var_dir / "rasa-api-token")  # `make publish` reads it too
     return env
 

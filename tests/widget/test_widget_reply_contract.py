@@ -137,6 +137,28 @@ def expect_handoff_confirmed(chat: Chat, data: dict[str, Any], fresh: bool) -> N
     expect(chat.bot_message(TEXT)).to_have_class("msg bot")  # the text before it stays as it was
 
 
+def expect_coordinator(chat: Chat, data: dict[str, Any], fresh: bool) -> None:
+    message = chat.bot_message(TEXT)
+    expect(message).to_have_class(re.compile(r"\bcoordinator\b"))
+    expect(message.locator(".sender")).to_have_text(f"{data['name'][0]}{data['name']}, care coordinator")
+    expect(message.locator(".bubble .sr-only")).to_have_text(f"{data['name']} (care coordinator): ")
+
+
+def expect_live_chat(chat: Chat, data: dict[str, Any], fresh: bool) -> None:
+    line = chat.log.locator(".msg.event")
+    expect(line).to_have_text(TEXT)  # a status line, not a message
+    expect(chat.bot_messages).to_have_count(0)
+    banner = chat.panel.get_by_role("status", name="Live chat")
+    if data["state"] == "ended":
+        expect(banner).to_have_count(0)
+    elif data["state"] == "joined":
+        expect(banner).to_have_text(
+            f"{data['coordinator'][0]}{data['coordinator']} (care coordinator) is in the chat"
+        )
+    else:
+        expect(banner).to_have_text(f"Waiting for a coordinator · You're number {data['position']} in line")
+
+
 # What the widget must show for each kind (the schema's description of the kind says the same);
 # `fresh`: just received, rather than restored from the saved history.
 RENDERS: dict[str, Callable[[Chat, dict[str, Any], bool], None]] = {
@@ -145,6 +167,8 @@ RENDERS: dict[str, Callable[[Chat, dict[str, Any], bool], None]] = {
     "notice": expect_notice,
     "no_answer": expect_no_answer,
     "handoff_confirmed": expect_handoff_confirmed,
+    "coordinator": expect_coordinator,
+    "live_chat": expect_live_chat,
 }
 EXAMPLES = [(kind, data) for kind, items in examples().items() for data in items]
 

@@ -20,6 +20,18 @@ const STATUS_CLEAR_MS = 5000;
 // near the limit, and over it the visitor is asked to shorten the message before it is sent.
 const MAX_MESSAGE_CHARS = 1000;
 const COUNTER_FROM = 0.8; // show the counter from 80% of the limit
+// A care coordinator's display name is typed by a person in the inbox: shown as text only, cut to
+// this many characters so a long one cannot push the message off screen or swamp the announcement.
+const MAX_NAME_CHARS = 40;
+// Live chat brings messages nobody in this tab asked for, which every open tab receives (they are
+// all in the conversation's room). One tab, the "leader", records them; the others follow its
+// saved history. The leader refreshes its claim every LEADER_BEAT_MS; a claim older than
+// LEADER_STALE_MS (a tab that crashed, or one throttled in the background) can be taken over.
+const LEADER_BEAT_MS = 10000;
+const LEADER_STALE_MS = 30000;
+const LIVE_STATES = ["waiting", "joined", "ended"];
+const SUBTITLE = "Information, not medical advice";
+const PLACEHOLDER = "Type your question…";
 
 function charCount(text) {
   return Array.from(text).length;
@@ -41,6 +53,43 @@ function cleanReplies(list) {
   return replies.length ? replies : undefined;
 }
 
+/** A display name fit to show: no control or bidi-override characters, one line, capped. */
+function cleanName(value) {
+  if (typeof value !== "string") return "";
+  // eslint-disable-next-line no-control-regex
+  const text = value.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/g, " ");
+  const name = text.replace(/\s+/g, " ").trim();
+  const chars = Array.from(name);
+  return chars.length > MAX_NAME_CHARS ? chars.slice(0, MAX_NAME_CHARS - 1).join("").trim() + "…" : name;
+}
+
+/** A live chat message's time on the server (`at`): on reconnecting, the widget asks for what came
+ * after the latest one it has (sessionRequest), so nothing said while it was offline is lost. */
+function keepTime(item, payload) {
+  if (typeof payload.at === "number" && Number.isFinite(payload.at)) item.at = Math.max(payload.at, item.at || 0);
+}
+
+/** "Casey (care coordinator)", or the bare role when the name is missing. */
+function coordinatorTitle(name) {
+  return name ? name + " (care coordinator)" : "Care coordinator";
+}
+
+/** The live-chat mark of a status line, from a `live_chat` payload (fields checked, names cleaned). */
+function liveMark(payload) {
+  const mark = { state: payload.state };
+  if (Number.isInteger(payload.position) && payload.position > 0) mark.position = payload.position;
+  const name = cleanName(payload.coordinator);
+  if (name) mark.coordinator = name;
+  return mark;
+}
+
+/** Accessible names for a rating scale ("3 of 5") when every button is a bare number. */
+function scaleLabels(replies) {
+  if (replies.length < 3 || !replies.every((reply) => /^\d{1,2}$/.test(reply.title.trim()))) return null;
+  const top = Math.max(...replies.map((reply) => Number(reply.title)));
+  return replies.map((reply) => reply.title.trim() + " of " + top);
+}
+
 function formatExpected(value) {
   if (value == null || value === "") return "";
   const text = String(value);
@@ -60,6 +109,9 @@ class ChatWidget {
     this.prefix = "clinic-chat:" + config.server;
     this.sessionKey = this.prefix + ":session";
     this.openKey = this.prefix + ":open";
+    this.leaderKey = this.prefix + ":leader";
+    this.tabId = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    this.leaderTimer = null;
     this.sessionId = storage.getJSON(this.sessionKey, null);
     this.items = this.loadItems();
     this.nodes = new Map();
@@ -73,9 +125,13 @@ class ChatWidget {
     this.statusTimer = null;
     this.offlineTimer = null;
     this.rendered = false;
-    this.follower = false; // another tab of this conversation is the active one
+    this.lastLive = null; // the live-chat state shown, to change the banner only when it changes
     this.build();
     window.addEventListener("storage", (event) => this.onStorage(event));
+    // Hand the recording over to another open tab at once, rather than after LEADER_STALE_MS.
+    window.addEventListener("pagehide", () => {
+      if (this.isLeader()) storage.remove(this.leaderKey);
+    });
     if (storage.getSession(this.openKey) === "1") this.open({ focus: false });
     else if (this.items.some((item) => item.t === "user" && item.pending)) this.connect(); // queued on another page
   }
@@ -96,8 +152,40 @@ class ChatWidget {
     storage.setJSON(this.historyKey(), this.items);
   }
 
+  // ------------------------------------------------------------------ which tab records
+
+  isLeader() {
+    const claim = storage.getJSON(this.leaderKey, null);
+    return Boolean(claim) && claim.id === this.tabId;
+  }
+
+  leaderGone() {
+    const claim = storage.getJSON(this.leaderKey, null);
+    return !claim || typeof claim.at !== "number" || Date.now() - claim.at > LEADER_STALE_MS;
+  }
+
+  /** This tab records the bot's messages from now on (it sent the last message, or nobody does). */
+  lead() {
+    storage.setJSON(this.leaderKey, { id: this.tabId, at: Date.now() });
+  }
+
+  /** Keeps this tab's claim fresh while it is connected (a tab that lost the connection misses
+   * messages, so its claim lapses), or takes over a claim left behind; from the first connection. */
+  watchLeader() {
+    if (this.leaderTimer) return;
+    if (this.leaderGone()) this.lead();
+    this.leaderTimer = setInterval(() => {
+      if (this.ready && (this.isLeader() || this.leaderGone())) this.lead();
+    }, LEADER_BEAT_MS);
+  }
+
   onStorage(event) {
     // Another tab of the same site continued or restarted the conversation.
+    if (event.key === this.leaderKey) {
+      // The recording tab was closed: a connected tab takes over (the last to write wins).
+      if (event.newValue == null && this.ready) this.lead();
+      return;
+    }
     let value;
     try {
       value = event.newValue == null ? null : JSON.parse(event.newValue);
@@ -112,12 +200,11 @@ class ChatWidget {
       this.items = this.loadItems();
       if (this.rendered) this.renderAll();
       if (this.sessionId && this.socket && this.socket.connected) {
-        this.socket.emit("session_request", { session_id: this.sessionId });
+        this.socket.emit("session_request", this.sessionRequest());
       }
     } else if (event.key === this.historyKey() && Array.isArray(value)) {
-      // The other tab is the one talking: it records the bot's replies (this tab, in the
-      // same session room, receives them too, and would add them a second time).
-      this.follower = true;
+      // The other tab is the one recording: it saves the bot's messages (this tab, in the
+      // same session room, receives them too, and drops them: see flushBurst).
       this.items = value;
       if (this.rendered) this.renderAll();
     }
@@ -168,8 +255,9 @@ class ChatWidget {
     const titles = el("div", "titles");
     const title = el("h2", "title", config.title);
     title.id = "cw-title";
-    const subtitle = el("p", "subtitle", "Information, not medical advice");
+    const subtitle = el("p", "subtitle", SUBTITLE);
     subtitle.id = "cw-subtitle";
+    this.subtitle = subtitle;
     titles.append(title, subtitle);
     const restart = button("header-btn restart", "Start over", icon("restart", 20));
     restart.title = "Start over";
@@ -180,6 +268,16 @@ class ChatWidget {
     const actions = el("div", "header-actions");
     actions.append(restart, close);
     header.append(avatar, titles, actions);
+
+    // The live chat's state (docs/live-chat.md): waiting in line, or who is in the chat. Polite: the
+    // log already announces the status line that changed it.
+    this.live = el("div", "live");
+    this.live.hidden = true;
+    this.live.setAttribute("role", "status");
+    this.live.setAttribute("aria-live", "polite");
+    this.live.setAttribute("aria-label", "Live chat");
+    this.liveText = el("p", "live-text");
+    this.live.append(this.liveText);
 
     this.status = el("div", "status");
     this.status.setAttribute("role", "status");
@@ -204,7 +302,7 @@ class ChatWidget {
     this.input.id = "cw-input";
     this.input.type = "text";
     this.input.autocomplete = "off";
-    this.input.placeholder = "Type your question…";
+    this.input.placeholder = PLACEHOLDER;
     this.input.setAttribute("enterkeyhint", "send");
     this.counter = el("p", "counter");
     this.counter.id = "cw-counter";
@@ -232,7 +330,7 @@ class ChatWidget {
     const footer = el("p", "footer");
     appendRichText(footer, "In an emergency, call 911. In crisis, call or text 988.", []);
 
-    panel.append(header, this.status, this.log, form, this.counter, footer);
+    panel.append(header, this.live, this.status, this.log, form, this.counter, footer);
     panel.addEventListener("keydown", (event) => {
       if (event.key === "Escape") {
         event.stopPropagation();
@@ -332,7 +430,56 @@ class ChatWidget {
       children.push(node);
     }
     this.log.replaceChildren(...children);
+    this.renderLive();
     this.scrollToEnd();
+  }
+
+  /** The session request: the conversation, and the time of the latest live chat message this
+   * history has, so the server sends again what this tab missed while offline (replay.py). */
+  sessionRequest() {
+    const times = this.items.map((item) => item.at).filter((at) => typeof at === "number");
+    return times.length ? { session_id: this.sessionId, live_since: Math.max(...times) } : { session_id: this.sessionId };
+  }
+
+  /** The live chat's state now: the mark of the latest status line, unless that one ended it. */
+  liveState() {
+    for (let i = this.items.length - 1; i >= 0; i -= 1) {
+      const mark = this.items[i].live;
+      if (mark && typeof mark === "object") return mark.state === "joined" || mark.state === "waiting" ? mark : null;
+    }
+    return null;
+  }
+
+  /** Banner, subtitle and placeholder for the state in the history (so a reload or a tab agrees). */
+  renderLive() {
+    const mark = this.liveState();
+    const key = mark ? [mark.state, mark.position, mark.coordinator].join("|") : "";
+    if (key === this.lastLive) return;
+    this.lastLive = key;
+    let text = "";
+    if (mark && mark.state === "joined") {
+      text = (mark.coordinator ? coordinatorTitle(mark.coordinator) : "A care coordinator") + " is in the chat";
+    } else if (mark) {
+      text = "Waiting for a coordinator" + (mark.position ? " · You're number " + mark.position + " in line" : "");
+    }
+    const joined = Boolean(mark) && mark.state === "joined";
+    this.live.hidden = !mark;
+    this.live.className = "live" + (mark ? " " + mark.state : "");
+    this.liveText.replaceChildren();
+    if (joined) {
+      const initial = el("span", "initial", Array.from(mark.coordinator || "?")[0].toUpperCase());
+      initial.setAttribute("aria-hidden", "true");
+      this.liveText.append(initial);
+    } else if (mark) {
+      const dot = el("span", "dot");
+      dot.setAttribute("aria-hidden", "true");
+      this.liveText.append(dot);
+    }
+    this.liveText.append(document.createTextNode(text));
+    // A person may be reading: the subtitle (the panel's description) and the prompt say so.
+    this.subtitle.textContent = joined ? "Chatting with a care coordinator" : SUBTITLE;
+    this.input.placeholder = joined ? "Type your message…" : PLACEHOLDER;
+    this.panel.classList.toggle("is-live", joined);
   }
 
   append(item, fresh) {
@@ -353,7 +500,27 @@ class ChatWidget {
   renderItem(item, fresh) {
     if (item.t === "user") return this.renderUser(item);
     if (item.t === "handoff") return this.renderHandoff(item);
+    if (item.live) return this.renderLiveLine(item);
     return this.renderBot(item, fresh);
+  }
+
+  renderLiveLine(item) {
+    // "Casey joined the chat", "You're back in line": what happened, not something said.
+    const node = el("div", "msg event");
+    const line = el("p", "event-text");
+    appendRichText(line, item.text, this.config.allowedLinkHosts);
+    node.append(line);
+    return node;
+  }
+
+  /** "Casey, care coordinator" with an initial, above a coordinator's message (hidden from screen
+   * readers, which hear the bubble's own "Casey (care coordinator):"). */
+  renderSender(name) {
+    const sender = el("p", "sender");
+    sender.setAttribute("aria-hidden", "true");
+    sender.append(el("span", "initial", name ? Array.from(name)[0].toUpperCase() : "C"));
+    sender.append(el("span", "sender-name", name ? name + ", care coordinator" : "Care coordinator"));
+    return sender;
   }
 
   renderUser(item) {
@@ -370,7 +537,10 @@ class ChatWidget {
     if (item.kind === "alert") classes.push("alert", item.level === "crisis" ? "crisis" : "emergency");
     if (item.kind === "notice") classes.push("notice");
     if (item.noAnswer) classes.push("no-answer");
+    const fromCoordinator = typeof item.coordinator === "string";
+    if (fromCoordinator) classes.push("coordinator");
     const node = el("div", classes.join(" "));
+    if (fromCoordinator) node.append(this.renderSender(item.coordinator));
     const bubble = el("div", "bubble");
     if (item.kind === "alert") {
       // Announced at once when it arrives; not again when the history is restored.
@@ -384,7 +554,9 @@ class ChatWidget {
       label.append(icon("info", 16), el("span", null, "Please note"));
       bubble.append(label);
     }
-    bubble.append(el("span", "sr-only", "Assistant: "));
+    // A coordinator's text is typed by a person: text nodes only, as every message (text.js).
+    const speaker = fromCoordinator ? coordinatorTitle(item.coordinator) : "Assistant";
+    bubble.append(el("span", "sr-only", speaker + ": "));
     appendRichText(bubble, item.text, this.config.allowedLinkHosts);
     node.append(bubble);
 
@@ -401,17 +573,19 @@ class ChatWidget {
     }
 
     if (item.replies && !item.answered) {
-      const group = el("div", "replies");
+      // A row of bare numbers is a rating scale: one compact row, each named "3 of 5".
+      const labels = scaleLabels(item.replies);
+      const group = el("div", labels ? "replies scale" : "replies");
       group.setAttribute("role", "group");
       group.setAttribute("aria-label", "Suggested replies");
-      for (const reply of item.replies) {
-        const choice = button("reply", null, document.createTextNode(reply.title));
+      item.replies.forEach((reply, index) => {
+        const choice = button("reply", labels && labels[index], document.createTextNode(reply.title));
         choice.addEventListener("click", () => {
           this.send(reply.payload, reply.title);
           this.input.focus();
         });
         group.append(choice);
-      }
+      });
       node.append(group);
     }
     return node;
@@ -436,7 +610,7 @@ class ChatWidget {
   // ------------------------------------------------------------------ bot events
 
   onBotEvent(payload) {
-    if (!payload || typeof payload !== "object" || this.follower) return;
+    if (!payload || typeof payload !== "object") return;
     this.burst.push(payload);
     clearTimeout(this.burstTimer);
     this.burstTimer = setTimeout(() => this.flushBurst(), BURST_MS);
@@ -455,6 +629,12 @@ class ChatWidget {
   flushBurst() {
     const events = this.burst;
     this.burst = [];
+    // Another tab records this conversation: it saves these events, and this tab shows them
+    // from its saved history (onStorage); recording them here too would add them twice.
+    if (!this.isLeader()) {
+      if (!this.leaderGone()) return;
+      this.lead();
+    }
     if (!this.rendered) this.renderAll();
     const added = [];
     const changed = new Set();
@@ -491,6 +671,15 @@ class ChatWidget {
           target.kind = "notice";
         } else if (payload.kind === "no_answer") {
           target.noAnswer = true;
+        } else if (payload.kind === "coordinator") {
+          // Written by a care coordinator (docs/live-chat.md); the name is untrusted text.
+          target.coordinator = cleanName(payload.name);
+          keepTime(target, payload);
+        } else if (payload.kind === "live_chat") {
+          // A status line ("Casey joined the chat") that changes the live chat's state.
+          if (!LIVE_STATES.includes(payload.state)) continue;
+          target.live = liveMark(payload);
+          keepTime(target, payload);
         } else {
           continue;
         }
@@ -502,6 +691,7 @@ class ChatWidget {
     changed.forEach((item) => this.rerender(item, true));
     added.forEach((item) => this.append(item, true));
     this.save();
+    this.renderLive();
     this.scrollToEnd();
   }
 
@@ -516,7 +706,7 @@ class ChatWidget {
         this.rerender(item);
       }
     }
-    this.follower = false;
+    this.lead(); // the tab the visitor writes in records the replies
     const item = { t: "user", text: shown || text, pending: true };
     if (shown && shown !== text) item.payload = text;
     this.items.push(item);
@@ -537,13 +727,17 @@ class ChatWidget {
       }
       return;
     }
+    this.lead(); // (messages queued on another page are sent, and answered, here)
     for (const item of pending) {
       this.socket.emit("user_uttered", { message: item.payload || item.text, session_id: this.sessionId });
       item.pending = false;
       this.rerender(item);
     }
     this.save();
-    this.showTyping();
+    // While a coordinator is in the chat the assistant stays silent, and a person takes their
+    // time: no typing dots that would promise an instant answer.
+    const mark = this.liveState();
+    if (!mark || mark.state !== "joined") this.showTyping();
   }
 
   startOver() {
@@ -554,7 +748,7 @@ class ChatWidget {
     this.items = [];
     this.burst = [];
     this.pendingRestart = true;
-    this.follower = false;
+    this.lead();
     this.ready = false;
     this.hideTyping();
     this.renderAll();
@@ -573,6 +767,7 @@ class ChatWidget {
 
   connect() {
     if (this.socket) return;
+    this.watchLeader();
     const socket = io(this.config.server, {
       path: this.config.socketPath,
       transports: ["websocket", "polling"],
@@ -591,7 +786,7 @@ class ChatWidget {
 
     socket.on("connect", () => {
       this.ready = false;
-      socket.emit("session_request", { session_id: this.sessionId });
+      socket.emit("session_request", this.sessionRequest());
     });
     socket.on("session_confirm", (data) => this.onSessionConfirm(data));
     socket.on("bot_uttered", (payload) => this.onBotEvent(payload));

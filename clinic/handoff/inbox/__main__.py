@@ -1,7 +1,7 @@
 """``python -m clinic.handoff.inbox [--host H] [--port P]``: serve the coordinators' inbox.
 
 Uses Werkzeug's threaded server, which suits a handful of coordinators on a private
-network. Put an HTTPS reverse proxy in front of it for anything beyond localhost.
+network (each open live-chat page holds one thread for its event stream). Put an HTTPS reverse proxy in front of it for anything beyond localhost.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 
 from werkzeug.serving import run_simple
 
-from clinic.handoff.inbox.app import create_app
+from clinic.handoff.inbox.app import create_app, start_background
 from clinic.settings import ConfigurationError
 
 
@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    start_background(app)  # live chat: the broker feed and the watchdog (docs/live-chat.md)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
     return 0
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import HiddenField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from clinic.handoff.requests import MAX_NOTE_LENGTH
 
@@ -24,3 +24,26 @@ class ActionForm(FlaskForm):
     """Claim, resolve and sign out: a button whose only data is the CSRF token."""
 
     submit = SubmitField("Confirm")
+
+
+# ----------------------------------------------------------------- live chat (docs/live-chat.md)
+
+
+class AvailabilityForm(FlaskForm):
+    """Available / Away: ``available`` is "1" or "0" (the button pressed)."""
+
+    available = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
+class DisplayNameForm(FlaskForm):
+    name = StringField("Your name in the chat", validators=[Optional(), Length(max=40)])
+
+
+class LiveMessageForm(FlaskForm):
+    text = TextAreaField("Your reply", validators=[DataRequired(), Length(max=2000)])
+
+
+class CloseChatForm(FlaskForm):
+    note = TextAreaField(
+        "Note for the record (optional)", validators=[Optional(), Length(max=MAX_NOTE_LENGTH)]
+    )

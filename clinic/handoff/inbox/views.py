@@ -55,6 +55,7 @@ def index() -> Any:
         status=status,
         filters=FILTERS,
         counts=_store().counts(),
+        rating=current_app.extensions["live_chat_store"].rating_summary(),
     )
 
 
@@ -82,9 +83,13 @@ def detail(reference: str) -> Any:
         handoff = _store().get(reference, viewer=g.user)
     except HandoffNotFound:
         abort(404)
+    live_chat = None
+    if handoff.kind == "live_chat":
+        live_chat = current_app.extensions["live_chat_store"].facts_for_handoff(handoff.reference)
     return render_template(
         "handoff.html",
         handoff=handoff,
+        live_chat=live_chat,
         note_form=NoteForm(),
         action_form=ActionForm(),
     )

@@ -1,6 +1,7 @@
-"""The scaled set-up: conversations kept in PostgreSQL and locked in Redis, with endpoints.scaled.yml
+"""The scaled set-up: conversations kept in PostgreSQL and locked in Redis, live chat events through
+RabbitMQ, with endpoints.scaled.yml
 AS SHIPPED (its values from the environment, as `make run-scaled` sets them), against the real
-servers on this machine. Never skipped: CI has both.
+servers on this machine. Never skipped: CI has all three.
 
 Issue 9, finding 10: the file quoted its "${VAR}" values, which Rasa does not expand, so the scaled
 set-up did not start; the old test wrote endpoints of its own and never noticed."""
@@ -8,9 +9,11 @@ set-up did not start; the old test wrote endpoints of its own and never noticed.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
+import pika
 import psycopg2
 import pytest
 import redis
@@ -20,10 +23,14 @@ from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import read_endpoint_config
 
 from clinic.devtools.evaluate import send
+from clinic.handoff.crypto import build_cipher
+from clinic.live_chat.sealed_events import open_sealed
+from clinic.settings import load_settings
 from clinic.stack.local import ROOT, rasa_stack
 from tests.support.postgres import PG, throwaway_database
 
 REDIS_DB = 7
+QUEUE = "clinic_live_chat"
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +50,10 @@ def scaled_env(tracker_db: str) -> dict[str, str]:
         "REDIS_HOST": "127.0.0.1",
         "REDIS_PORT": "6379",
         "REDIS_DB": str(REDIS_DB),
+        "RABBITMQ_HOST": "127.0.0.1",
+        "RABBITMQ_PORT": "5672",
+        "RABBITMQ_USER": "guest",
+        "RABBITMQ_PASSWORD": "guest",
     }
 
 
@@ -53,6 +64,7 @@ def environment(monkeypatch: pytest.MonkeyPatch, tracker_db: str) -> dict[str, s
         "ACTION_SERVER_URL": "http://127.0.0.1:5055/webhook",
         "ACTION_SERVER_TOKEN": "t0ken",
         "TRACKER_SQLITE_FILE": "/tmp/unused.db",
+        "EVENT_BROKER_SQLITE_FILE": "/tmp/unused-events.db",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -71,6 +83,34 @@ def test_rasa_reads_both_shipped_endpoint_files_from_the_environment(environment
     assert store.engine.url.database == environment["TRACKER_DB_NAME"]
     lock_store = LockStore.create(read_endpoint_config(str(ROOT / "endpoints.scaled.yml"), "lock_store"))
     assert lock_store.red.connection_pool.connection_kwargs["db"] == REDIS_DB
+    broker = read_endpoint_config(str(ROOT / "endpoints.scaled.yml"), "event_broker")
+    assert (broker.url, int(broker.kwargs["port"]), broker.kwargs["queues"]) == ("127.0.0.1", 5672, [QUEUE])
+    embedded = read_endpoint_config(str(ROOT / "endpoints.yml"), "event_broker")
+    assert embedded.kwargs["db"] == environment["EVENT_BROKER_SQLITE_FILE"]
+
+
+def sealed_events_in_queue(senders: list[str], expected: int, wait: float = 10) -> list[dict]:
+    """Drain the live chat queue (endpoints.scaled.yml) of what belongs to `senders`, until
+    `expected` user and bot events came (Rasa publishes in the background) or `wait` passed."""
+    cipher = build_cipher(load_settings().encryption_key)
+    connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
+    found: list[dict] = []
+    deadline = time.monotonic() + wait
+    try:
+        channel = connection.channel()
+        while time.monotonic() < deadline:
+            method, _, body = channel.basic_get(QUEUE, auto_ack=True)
+            if method is None:
+                if sum(e["event"] in ("user", "bot") for e in found) >= expected:
+                    return found
+                time.sleep(0.2)
+                continue
+            event = open_sealed(body, cipher)
+            if event and event.get("sender_id") in senders:
+                found.append(event)
+        return found
+    finally:
+        connection.close()
 
 
 @pytest.mark.slow
@@ -89,9 +129,13 @@ def test_conversations_are_kept_in_postgresql_and_locked_in_redis(tracker_db: st
             thread.start()
         for thread in threads:
             thread.join()
+        published = sealed_events_in_queue(senders, expected=len(senders) * 4)
     assert all(any("through a vein (IV)" in r.get("text", "") for r in replies[s][1]) for s in senders)
     with psycopg2.connect(dbname=tracker_db, **PG) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT sender_id, count(*) FROM events WHERE type_name = 'user' GROUP BY sender_id")
         counts = dict(cursor.fetchall())
     assert {s: counts.get(s) for s in senders} == {s: 2 for s in senders}
     assert client.info("stats")["total_commands_processed"] > commands_before + len(senders) * 2
+    assert {(e["sender_id"], e["text"]) for e in published if e["event"] == "user"} == {
+        (s, m) for s in senders for m in ("hi", "is the iv safe?")
+    }
