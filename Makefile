@@ -30,7 +30,7 @@ HANDOFF_WORKER_INTERVAL ?= 30
         check-content preview publish gaps \
         inbox handoff-worker coordinator purge-handoffs run-scaled run-config \
         widget widget-serve test-widget widget-screenshots \
-        install data train lint validate test-fast test-python test-stories evaluate bench bench-edit soak clean
+        install data train lint validate test-fast test-python test-stories evaluate bench bench-edit bench-live-chat soak clean
 
 ##@ Everyone
 # The first target, so the default goal: a bare `make` prints the list.
@@ -161,6 +161,9 @@ bench: train ## Speed and memory against Rasa's default config, and the worst-ca
 
 bench-edit: train ## Time from saving a content change to visitors getting it [RUNS=]
 	$(PY) -m clinic.devtools.edit_to_live $(if $(RUNS),--runs $(RUNS))
+
+bench-live-chat: train widget ## Time for a live chat message to reach the other side, both ways [RUNS=40]
+	$(PY) -m clinic.devtools.live_chat_latency $(if $(RUNS),--runs $(RUNS))
 
 # Not part of `make test`: minutes of visitors chatting and handing off while Rasa and the action
 # server are killed at random; prints the counts.

@@ -43,8 +43,16 @@ def tool_env(project: Project) -> dict[str, str]:
 def _run(command: list[str], project: Project, what: str) -> None:
     result = subprocess.run(command, cwd=project.root, env=tool_env(project), capture_output=True, text=True)
     if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip().splitlines()
-        raise BuildFailed(f"{what} failed (exit code {result.returncode})", "\n".join(output[-40:]))
+        raise BuildFailed(f"{what} failed (exit code {result.returncode})", explanation(result))
+
+
+def explanation(result: subprocess.CompletedProcess) -> str:
+    """What the editor needs from a failed tool's output: the lines that name an error (Rasa prints
+    its own explanation, e.g. "InvalidConfigException: ...", among dozens of library warnings),
+    else its last lines."""
+    lines = (result.stdout + "\n" + result.stderr).strip().splitlines()
+    errors = [line for line in lines if "Exception" in line or "Error" in line]
+    return "\n".join(errors[-10:] or lines[-40:])
 
 
 def build_data(project: Project) -> int:

@@ -25,11 +25,20 @@ from sqlalchemy.pool import StaticPool
 
 from clinic.handoff.crypto import KeyMaterial, attach_cipher, build_cipher
 from clinic.handoff.errors import StoreUnavailable
-from clinic.handoff.models import utcnow
+from clinic.handoff.models import normalise_reference, utcnow
 from clinic.handoff.schema import upgrade
 from clinic.settings import ensure_var_dir
 
 log = logging.getLogger(__name__)
+
+
+def find_by_reference(session: Session, model: Any, reference: str, not_found: type[Exception]) -> Any:
+    """The row of `model` (a handoff, a live chat) with the reference as people type it, or
+    `not_found` raised."""
+    row = session.query(model).filter(model.reference == normalise_reference(reference or "")).one_or_none()
+    if row is None:
+        raise not_found(f"no {model.__tablename__[:-1].replace('_', ' ')} with reference {reference!r}")
+    return row
 
 
 class Database:

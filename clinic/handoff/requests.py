@@ -34,7 +34,7 @@ from clinic.contact import InvalidContact, normalise_email, normalise_phone
 from clinic.handoff import limits as counters
 from clinic.handoff.accounts import AccountsMixin
 from clinic.handoff.crypto import KeyMaterial
-from clinic.handoff.database import Database
+from clinic.handoff.database import Database, find_by_reference
 from clinic.handoff.errors import (
     AccountError,
     HandoffNotFound,
@@ -59,7 +59,6 @@ from clinic.handoff.models import (
     LiveChatAudit,
     OutboxMessage,
     new_reference,
-    normalise_reference,
     utcnow,
 )
 from clinic.handoff.office_hours import OfficeHours, expected_contact
@@ -497,14 +496,7 @@ class HandoffStore(Database, AccountsMixin):
 
     @staticmethod
     def _find(session: Session, reference: str) -> Handoff:
-        handoff = (
-            session.query(Handoff)
-            .filter(Handoff.reference == normalise_reference(reference or ""))
-            .one_or_none()
-        )
-        if handoff is None:
-            raise HandoffNotFound(f"no handoff with reference {reference!r}")
-        return handoff
+        return find_by_reference(session, Handoff, reference, HandoffNotFound)
 
     @staticmethod
     def _detail(handoff: Handoff) -> HandoffDetail:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -206,6 +207,27 @@ def transcript_from_events(events: list[Mapping[str, Any]]) -> list[dict[str, st
     return lines
 
 
+# What the visitor saw on the buttons whose payloads the conversation store keeps ("/start_live_chat").
+BUTTON_TITLES = {
+    "start_live_chat": "Chat with a coordinator now",
+    "request_callback": "Ask for a call back",
+    "request_human": "Talk to a care coordinator",
+    "affirm": "Yes",
+    "deny": "No",
+}
+
+
+def pressed(text: str) -> str:
+    """A button's payload as the button the visitor pressed; typed text unchanged."""
+    if not text.startswith("/"):
+        return text
+    intent = re.split(r"[{@]", text[1:], maxsplit=1)[0]
+    rating = re.search(r'"chat_rating"\s*:\s*"?(\d)', text)
+    if intent == "rate_chat" and rating:
+        return f"[Rated the chat {rating.group(1)} of 5]"
+    return f"[Pressed: {BUTTON_TITLES.get(intent, intent.replace('_', ' '))}]"
+
+
 def message_line(event: Mapping[str, Any]) -> dict[str, str] | None:
     """One tracker or broker event as a transcript line, or None when it is not a message."""
     kind = event.get("event")
@@ -214,7 +236,7 @@ def message_line(event: Mapping[str, Any]) -> dict[str, str] | None:
         return None
     at = _iso(event.get("timestamp"))
     if kind == "user":
-        return {"role": "visitor", "text": text, "at": at}
+        return {"role": "visitor", "text": pressed(text), "at": at}
     writer = (
         ((event.get("metadata") or {}).get("live_chat") or {})
         if isinstance(event.get("metadata"), Mapping)

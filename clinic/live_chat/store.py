@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinic.handoff.crypto import KeyMaterial
-from clinic.handoff.database import Database
+from clinic.handoff.database import Database, find_by_reference
 from clinic.handoff.errors import HandoffNotFound, InvalidTransition, StoreUnavailable
 from clinic.handoff.models import (
     KIND_LIVE_CHAT,
@@ -239,14 +239,7 @@ class LiveChatStore(Database):
 
     @staticmethod
     def _find(session: Session, reference: str) -> LiveChat:
-        chat = (
-            session.query(LiveChat)
-            .filter(LiveChat.reference == normalise_reference(reference or ""))
-            .one_or_none()
-        )
-        if chat is None:
-            raise LiveChatNotFound(f"no live chat with reference {reference!r}")
-        return chat
+        return find_by_reference(session, LiveChat, reference, LiveChatNotFound)
 
     @staticmethod
     def _position(session: Session, chat: LiveChat) -> int:

@@ -15,17 +15,15 @@ import re
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
 import pytest
-import yaml
 from playwright.sync_api import Browser, BrowserContext, expect
 
-from clinic.handoff.crypto import generate_key
+from clinic.devtools.live_chat_latency import live_chat_env
 from clinic.handoff.requests import HandoffStore
 from clinic.live_chat.store import LiveChatStore
 from clinic.settings import load_settings
@@ -43,30 +41,9 @@ QUESTION = "what are the risks of getting stem cells through an IV?"
 HOSTILE = '<img src=x onerror="window.__pwned=1">bold <b>claim</b>'
 
 
-def always_open_config(folder: Path) -> Path:
-    """content/clinic.yml with office hours every day, all day."""
-    data = yaml.safe_load((ROOT / "content" / "clinic.yml").read_text(encoding="utf-8"))
-    data["office_hours"] = {
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "open": "00:00",
-        "close": "23:59",
-        "closed_dates": [],
-    }
-    path = folder / "clinic.yml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
-    folder = tmp_path_factory.mktemp("live-chat")
-    env = {
-        "CLINIC_ENV": "development",
-        "CLINIC_CONFIG": str(always_open_config(folder)),
-        "HANDOFF_DATABASE_URL": f"sqlite:///{folder / 'handoffs.db'}",
-        "HANDOFF_ENCRYPTION_KEY": generate_key(),
-        "INBOX_SECRET_KEY": secrets.token_urlsafe(32),
-    }
+    env = live_chat_env(tmp_path_factory.mktemp("live-chat"))
     with patch.dict(os.environ, env), widget_stack(extra_env=env, api_token=TOKEN) as running:
         settings = load_settings()
         accounts = HandoffStore.from_settings(settings)
@@ -77,13 +54,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
         yield running
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
-    running = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(running, RasaStack):
-        report.sections.append(("server logs", running.logs()))
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Opens browser contexts (a visitor's, a coordinator's) and closes them all after the test."""
+    opened: list[BrowserContext] = []
+
+    def open_context(**options: Any) -> BrowserContext:
+        opened.append(new_context(browser, **options))
+        return opened[-1]
+
+    yield open_context
+    for context in opened:
+        context.close()
 
 
 @contextmanager
@@ -155,6 +137,21 @@ def ask_for_live_chat(chat: Chat) -> None:
     expect(event_line(chat, "Waiting for a coordinator")).to_be_visible(timeout=REPLY_TIMEOUT)
 
 
+def joined(
+    contexts: Callable[..., BrowserContext], stack: RasaStack, url: str, **options: Any
+) -> tuple[Chat, Coordinator]:
+    """A visitor in a live chat that Casey has joined, each in a browser context of their own."""
+    casey = Coordinator(contexts(**options), url)
+    casey.set_available()
+    chat = visitor(contexts(**options), stack)
+    ask_for_live_chat(chat)
+    casey.join_first()
+    expect(chat.log.get_by_text("Casey (care coordinator) joined the chat")).to_be_visible(
+        timeout=LIVE_TIMEOUT
+    )
+    return chat, casey
+
+
 def api_status(stack: RasaStack, path: str, body: Any, token: str | None) -> int:
     query = f"?token={token}" if token else ""
     request = urllib.request.Request(
@@ -168,21 +165,12 @@ def api_status(stack: RasaStack, path: str, body: Any, token: str | None) -> int
 
 
 def test_offer_wait_join_messages_safety_hand_back_close_and_rating(
-    stack: RasaStack, browser: Browser
+    stack: RasaStack, contexts: Callable[..., BrowserContext]
 ) -> None:
     with inbox(stack) as url:
         # bypass_csp: both pages' Content-Security-Policy would block the injected axe-core script.
-        visitor_context, inbox_context = (new_context(browser, bypass_csp=True) for _ in range(2))
-        casey = Coordinator(inbox_context, url)
-        casey.set_available()
-        chat = visitor(visitor_context, stack)
-
-        ask_for_live_chat(chat)
+        chat, casey = joined(contexts, stack, url, bypass_csp=True)
         expect(chat.log.get_by_text(re.compile("next in line|number 1 in line"))).to_be_visible()
-        casey.join_first()
-        expect(chat.log.get_by_text("Casey (care coordinator) joined the chat")).to_be_visible(
-            timeout=LIVE_TIMEOUT
-        )
 
         # Messages both ways, each rendered as text on the other side.
         casey.say(HOSTILE)
@@ -231,22 +219,23 @@ def test_offer_wait_join_messages_safety_hand_back_close_and_rating(
         expect(casey.page.get_by_text("Explained the knee option.")).to_be_visible()
         expect(casey.page.get_by_text("Casey was kind and clear")).to_be_visible()
         assert chat.errors == [] and casey.errors == []
-        visitor_context.close()
-        inbox_context.close()
 
 
-def test_no_coordinator_available_offers_only_the_call_back_form(stack: RasaStack, browser: Browser) -> None:
+def test_no_coordinator_available_offers_only_the_call_back_form(
+    stack: RasaStack, contexts: Callable[..., BrowserContext]
+) -> None:
     with inbox(stack):
-        context = new_context(browser)
+        context = contexts()
         chat = visitor(context, stack)
         chat.ask_and_wait("i want to speak with a human", "I just need your name")
         expect(chat.reply_button("Chat with a coordinator now")).to_have_count(0)
-        context.close()
 
 
-def test_wait_limit_offers_the_call_back_form_prefilled(stack: RasaStack, browser: Browser) -> None:
+def test_wait_limit_offers_the_call_back_form_prefilled(
+    stack: RasaStack, contexts: Callable[..., BrowserContext]
+) -> None:
     with inbox(stack, wait_minutes=0.15) as url:
-        visitor_context, inbox_context = new_context(browser), new_context(browser)
+        visitor_context, inbox_context = contexts(), contexts()
         Coordinator(inbox_context, url).set_available()
         chat = visitor(visitor_context, stack)
         chat.ask_and_wait(QUESTION, "vein")
@@ -261,40 +250,28 @@ def test_wait_limit_offers_the_call_back_form_prefilled(stack: RasaStack, browse
         # The topic note was prefilled from the questions asked: the form goes straight to consent.
         summary = chat.ask_and_wait("skip", "Here is what I have")
         expect(summary).to_contain_text("Ann Example")
-        visitor_context.close()
-        inbox_context.close()
 
 
-def test_coordinator_tab_closing_returns_the_chat_to_the_queue(stack: RasaStack, browser: Browser) -> None:
+def test_coordinator_tab_closing_returns_the_chat_to_the_queue(
+    stack: RasaStack, contexts: Callable[..., BrowserContext]
+) -> None:
     with inbox(stack, presence_seconds=6) as url:
-        visitor_context, inbox_context = new_context(browser), new_context(browser)
-        casey = Coordinator(inbox_context, url)
-        casey.set_available()
-        chat = visitor(visitor_context, stack)
-        ask_for_live_chat(chat)
-        casey.join_first()
-        expect(chat.log.get_by_text("joined the chat")).to_be_visible(timeout=LIVE_TIMEOUT)
-        inbox_context.close()  # the coordinator's tab is gone
+        chat, casey = joined(contexts, stack, url)
+        casey.page.context.close()  # the coordinator's tab is gone
 
         expect(chat.log.get_by_text("lost the connection")).to_be_visible(timeout=30_000)
         chat.ask_and_wait(QUESTION, "vein")  # back with the assistant while waiting again
-        robin_context = new_context(browser)
-        robin = Coordinator(robin_context, url, "robin")
+        robin = Coordinator(contexts(), url, "robin")
         expect(robin.page.get_by_role("button", name="Join", exact=True).last).to_be_visible(
             timeout=LIVE_TIMEOUT
         )
-        visitor_context.close()
-        robin_context.close()
 
 
-def test_visitor_reload_and_rasa_restart_lose_nothing(stack: RasaStack, browser: Browser) -> None:
+def test_visitor_reload_and_rasa_restart_lose_nothing(
+    stack: RasaStack, contexts: Callable[..., BrowserContext]
+) -> None:
     with inbox(stack) as url:
-        visitor_context, inbox_context = new_context(browser), new_context(browser)
-        casey = Coordinator(inbox_context, url)
-        casey.set_available()
-        chat = visitor(visitor_context, stack)
-        ask_for_live_chat(chat)
-        casey.join_first()
+        chat, casey = joined(contexts, stack, url)
         casey.say("Hello from Casey")
         expect(chat.log.get_by_text("Hello from Casey")).to_be_visible(timeout=LIVE_TIMEOUT)
 
@@ -311,21 +288,16 @@ def test_visitor_reload_and_rasa_restart_lose_nothing(stack: RasaStack, browser:
         expect(casey.transcript.get_by_text("my reply after the restart")).to_be_visible(timeout=LIVE_TIMEOUT)
         chat.page.wait_for_timeout(1500)
         expect(chat.bot_message("Sorry, something went wrong")).to_have_count(0)  # still paused, silent
-        visitor_context.close()
-        inbox_context.close()
 
 
-def test_only_the_joined_coordinator_and_the_api_token_can_speak(stack: RasaStack, browser: Browser) -> None:
+def test_only_the_joined_coordinator_and_the_api_token_can_speak(
+    stack: RasaStack, contexts: Callable[..., BrowserContext]
+) -> None:
     with inbox(stack) as url:
-        visitor_context, casey_context, robin_context = (new_context(browser) for _ in range(3))
-        casey = Coordinator(casey_context, url)
-        casey.set_available()
-        chat = visitor(visitor_context, stack)
-        ask_for_live_chat(chat)
-        casey.join_first()
+        chat, casey = joined(contexts, stack, url)
         chat_url = casey.page.url
 
-        robin = Coordinator(robin_context, url, "robin")
+        robin = Coordinator(contexts(), url, "robin")
         robin.page.goto(chat_url)
         expect(robin.page.get_by_text("Casey has this chat")).to_be_visible()
         expect(robin.page.get_by_label("Your reply (plain text)")).to_have_count(0)
@@ -353,5 +325,3 @@ def test_only_the_joined_coordinator_and_the_api_token_can_speak(stack: RasaStac
         assert api_status(stack, f"/conversations/{sender}/tracker/events", event, "wrong") in (401, 403)
         chat.page.wait_for_timeout(500)
         expect(chat.log.get_by_text("I am Casey")).to_have_count(0)
-        for context in (visitor_context, casey_context, robin_context):
-            context.close()

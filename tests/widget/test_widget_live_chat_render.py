@@ -25,13 +25,13 @@ from playwright.sync_api import Browser, Locator, expect
 
 from clinic.devtools.browser import PHONE
 from clinic.handoff.crypto import generate_key
-from clinic.stack.local import ROOT, RasaStack, widget_stack
+from clinic.stack.local import RasaStack, widget_stack
 from tests.widget.conftest import REPLY_TIMEOUT, Chat, new_context
+from tests.widget.test_widget_a11y import AXE, run_axe
 
 pytestmark = pytest.mark.slow  # a browser and a Rasa server
 
 API_TOKEN = secrets.token_urlsafe(24)
-AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 COORDINATOR_BORDER = "rgb(67, 56, 202)"  # .coordinator .bubble's left border (widget.css)
 
 
@@ -162,19 +162,6 @@ def expect_joined(chat: Chat, name: str = "Casey") -> None:
 def expect_assistant_only(chat: Chat) -> None:
     expect(banner(chat)).to_have_count(0)
     expect(chat.panel.locator(".subtitle")).to_have_text("Information, not medical advice")
-
-
-def run_axe(chat: Chat) -> list[dict[str, Any]]:
-    chat.page.add_script_tag(path=str(AXE))
-    return chat.page.evaluate(
-        """async () => {
-            const results = await axe.run(document, { resultTypes: ["violations"] });
-            return results.violations.map((v) => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })),
-            }));
-        }"""
-    )
 
 
 # ------------------------------------------------------------------ tests

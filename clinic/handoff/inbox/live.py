@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -50,6 +50,7 @@ from clinic.live_chat.store import (
 )
 
 bp = Blueprint("live", __name__)
+T = TypeVar("T")
 
 HEARTBEAT_SECONDS = 15.0
 STREAM_SECONDS = 300.0  # a stream ends after this; the browser reconnects (and is checked again)
@@ -185,6 +186,32 @@ def chat(reference: str) -> Any:
     )
 
 
+class Refused(Exception):
+    """A coordinator's action that cannot be done; `response` tells them why (see `guarded`)."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__()
+        self.response = response
+
+
+@bp.errorhandler(Refused)
+def refused(error: Refused) -> Any:
+    return error.response
+
+
+def guarded(reference: str, verb: str, action: Callable[[], T]) -> T:
+    """Run a coordinator's action on a chat; the store's and Rasa's refusals become the answer."""
+    try:
+        return action()
+    except LiveChatNotFound:
+        abort(404)
+    except NotYourChat as exc:
+        raise Refused(_done(reference, f"Not {verb}: {exc}.", "error", 403)) from exc
+    except RasaApiError as exc:
+        current_app.logger.error("live chat %s: not %s (%s)", reference, verb, exc)
+        raise Refused(_done(reference, RASA_DOWN, "error", 502)) from exc
+
+
 @bp.route("/live/chats/<reference>/join", methods=["POST"])
 def join(reference: str) -> Any:
     if not ActionForm().validate_on_submit():
@@ -218,17 +245,9 @@ def say(reference: str) -> Any:
     text = form.text.data.strip()
     if not text or len(text) > store.settings.max_message_length:
         return _done(reference, "Write a reply first (at most 2,000 characters).", "error", 400)
-    try:
-        chat = store.require_joined(reference, g.user)
-    except LiveChatNotFound:
-        abort(404)
-    except NotYourChat as exc:
-        return _done(reference, f"Not sent: {exc}.", "error", 403)
-    try:
-        _rasa().say(chat.conversation_id, g.user, chat.coordinator_name or g.user, text)
-    except RasaApiError as exc:
-        current_app.logger.error("live chat %s: message not sent (%s)", chat.reference, exc)
-        return _done(reference, RASA_DOWN, "error", 502)
+    chat = guarded(reference, "sent", lambda: store.require_joined(reference, g.user))
+    name = chat.coordinator_name or g.user
+    guarded(reference, "sent", lambda: _rasa().say(chat.conversation_id, g.user, name, text))
     store.heartbeat(g.user, chat.reference)
     return _done(reference, "Sent.")
 
@@ -238,17 +257,13 @@ def hand_back(reference: str) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     store = _store()
-    try:
+
+    def hand_back_chat() -> None:
         chat = store.require_joined(reference, g.user)
         _rasa().leave(chat.conversation_id, chat.coordinator_name or g.user)
         store.hand_back(reference, g.user)
-    except LiveChatNotFound:
-        abort(404)
-    except NotYourChat as exc:
-        return _done(reference, f"Not handed back: {exc}.", "error", 403)
-    except RasaApiError as exc:
-        current_app.logger.error("live chat %s: hand back not sent (%s)", reference, exc)
-        return _done(reference, RASA_DOWN, "error", 502)
+
+    guarded(reference, "handed back", hand_back_chat)
     _hub().publish({"type": "queue"})
     return _done(
         reference, "Handed back: the assistant answers the visitor again. Close the chat when you are done."
@@ -261,19 +276,15 @@ def close(reference: str) -> Any:
     if not form.validate_on_submit():
         return _done(reference, "The note is too long (at most 5,000 characters).", "error", 400)
     store, rasa = _store(), _rasa()
-    try:
-        chat = store.check_can_close(reference, g.user)
+    chat = guarded(reference, "closed", lambda: store.check_can_close(reference, g.user))
+
+    def close_chat() -> Any:
         if chat.status == "joined":
             rasa.leave(chat.conversation_id, chat.coordinator_name or g.user)
         transcript = rasa.transcript(chat.conversation_id)
-        closed = store.close_chat(reference, g.user, transcript, form.note.data)
-    except LiveChatNotFound:
-        abort(404)
-    except NotYourChat as exc:
-        return _done(reference, f"Not closed: {exc}.", "error", 403)
-    except RasaApiError as exc:
-        current_app.logger.error("live chat %s: close not completed (%s)", reference, exc)
-        return _done(reference, RASA_DOWN, "error", 502)
+        return store.close_chat(reference, g.user, transcript, form.note.data)
+
+    closed = guarded(reference, "closed", close_chat)
     _hub().publish({"type": "queue"})
     try:
         rasa.trigger(chat.conversation_id, "live_chat_closed")

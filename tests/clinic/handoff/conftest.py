@@ -22,6 +22,7 @@ from clinic.handoff.crypto import generate_key
 from clinic.handoff.models import Base
 from clinic.handoff.office_hours import OfficeHours
 from clinic.handoff.requests import HandoffStore, NewHandoff
+from tests.support.inbox import inbox_settings
 
 UTC = timezone.utc  # noqa: UP017 - Python 3.10 has no datetime.UTC
 PG_DSN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
@@ -163,17 +164,8 @@ COORDINATOR_PASSWORD = "correct horse battery staple"
 def inbox(tmp_path: Path, key: str) -> Iterator[tuple[Any, HandoffStore]]:
     """The inbox Flask app over a temporary SQLite store with one coordinator account."""
     from clinic.handoff.inbox import create_app
-    from clinic.settings import load_settings
 
-    settings = load_settings(
-        {
-            "CLINIC_ENV": "test",
-            "HANDOFF_ENCRYPTION_KEY": key,
-            "HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'inbox.db'}",
-            "INBOX_SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-        },
-        var_dir=tmp_path / "var",
-    )
+    settings = inbox_settings(tmp_path, key)
     handoff_store = HandoffStore.from_settings(settings)
     handoff_store.create_coordinator(COORDINATOR, COORDINATOR_PASSWORD)
     app = create_app(settings, store=handoff_store)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from werkzeug.serving import make_server
 
 from clinic.handoff.requests import HandoffStore
 from tests.clinic.handoff.conftest import (
@@ -16,9 +14,9 @@ from tests.clinic.handoff.conftest import (
     COORDINATOR_PASSWORD,
     VISITOR_EMAIL,
     VISITOR_NAME,
-    free_port,
     make_new_handoff,
 )
+from tests.support.inbox import served
 
 pytestmark = pytest.mark.slow  # a browser
 
@@ -28,15 +26,8 @@ SCRIPT_TEXT = "<script>window.__pwned = 1</script>"
 @pytest.fixture
 def server(inbox: tuple[Any, HandoffStore]) -> Iterator[tuple[str, HandoffStore]]:
     app, store = inbox
-    port = free_port()
-    http = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}", store
-    finally:
-        http.shutdown()
-        thread.join(5)
+    with served(app) as url:
+        yield url, store
 
 
 @pytest.fixture

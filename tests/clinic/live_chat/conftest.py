@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +21,7 @@ from clinic.live_chat.store import LiveChatStore
 from clinic.settings import LiveChatSettings
 from tests.clinic.handoff import conftest as handoff_fixtures
 from tests.clinic.handoff.conftest import HOURS, FakeClock
+from tests.support.inbox import inbox_settings
 
 # The handoff tests' fixtures: every store test runs on SQLite and on PostgreSQL.
 clock = handoff_fixtures.clock
@@ -122,17 +122,8 @@ def inbox_app(
     """The inbox over a temporary SQLite database with two coordinators, talking to the fake Rasa.
     The office hours are always open (the real clock is used)."""
     from clinic.handoff.inbox import create_app
-    from clinic.settings import load_settings
 
-    settings = load_settings(
-        {
-            "CLINIC_ENV": "test",
-            "HANDOFF_ENCRYPTION_KEY": key,
-            "HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path / 'inbox.db'}",
-            "INBOX_SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
-        },
-        var_dir=tmp_path / "var",
-    )
+    settings = inbox_settings(tmp_path, key)
     store = HandoffStore.from_settings(settings)
     live = LiveChatStore.from_settings(settings)
     for name in (CASEY, ROBIN):

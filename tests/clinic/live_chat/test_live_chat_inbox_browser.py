@@ -3,20 +3,18 @@ from the rendered row, live messages shown as text, a reply sent with fetch (CSP
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from werkzeug.serving import make_server
 
 from clinic.handoff.crypto import build_cipher
 from clinic.live_chat.feed import Feed
 from clinic.live_chat.sealed_events import seal
-from tests.clinic.handoff.conftest import free_port
 from tests.clinic.live_chat.conftest import CASEY, PASSWORD, FakeRasa
+from tests.support.inbox import served
 
 pytestmark = pytest.mark.slow  # a browser
 
@@ -25,16 +23,8 @@ HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</scrip
 
 @pytest.fixture
 def server(inbox_app: tuple[Any, ...]) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    app = inbox_app[0]
-    port = free_port()
-    http = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}", inbox_app
-    finally:
-        http.shutdown()
-        thread.join(5)
+    with served(inbox_app[0]) as url:
+        yield url, inbox_app
 
 
 @pytest.fixture
