@@ -97,8 +97,13 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
                 session.add(self._row(tracker.sender_id, event.as_dict()))
             session.commit()
         if self.event_broker is not None:
-            for event in events:
-                self.event_broker.publish({"sender_id": tracker.sender_id, **event.as_dict()})
+            published = [{"sender_id": tracker.sender_id, **event.as_dict()} for event in events]
+            publish_many = getattr(self.event_broker, "publish_many", None)  # the sealed SQL broker's
+            if publish_many is not None:
+                publish_many(published)
+            else:
+                for event in published:
+                    self.event_broker.publish(event)
 
     def _row(self, sender_id: str, data: dict[str, Any]) -> Any:
         """One event's row, with the columns `SQLTrackerStore.save` fills."""

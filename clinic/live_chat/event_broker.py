@@ -59,11 +59,19 @@ class SealedSQLEventBroker(SQLEventBroker):
             self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     def publish(self, event: dict[str, Any]) -> None:
-        needed = summary(event)
-        if needed is None:
+        self.publish_many([event])
+
+    def publish_many(self, events: list[dict[str, Any]]) -> None:
+        """A save's new events in one transaction (clinic/tracker_store.py): one commit a message."""
+        rows = [
+            self.SQLBrokerEvent(sender_id=event.get("sender_id"), data=seal(needed, self.cipher))
+            for event in events
+            if (needed := summary(event)) is not None
+        ]
+        if not rows:
             return
         with self.session_scope() as session:
-            session.add(self.SQLBrokerEvent(sender_id=event.get("sender_id"), data=seal(needed, self.cipher)))
+            session.add_all(rows)
             session.commit()
 
 

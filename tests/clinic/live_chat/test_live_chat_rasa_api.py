@@ -28,6 +28,9 @@ def test_join_say_leave_lost_and_trigger_send_the_documented_events(fake_rasa: F
     appended = [r for r in fake_rasa.requests if r.path == events_path]
     assert len(appended) == 4
     for request in appended:
+        stamped = [event for event in request.body if event["event"] == "bot"]
+        for event in stamped:  # the time a reconnecting widget asks from (clinic/live_chat/replay.py)
+            assert event.pop("timestamp") == event["data"]["custom"]["data"].pop("at") > 1.7e9
         assert request.query == {
             "output_channel": ["latest"],
             "execute_side_effects": ["true"],
