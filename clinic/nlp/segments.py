@@ -34,11 +34,18 @@ def split_segments(text: str) -> list[str]:
         if len(chunks) > 1 and len(chunks[-1]) < MAX_WORDS // 3:
             tail = chunks.pop()
             chunks[-1] += tail  # a few words on their own carry no meaning of their own
-        pieces += [" ".join(chunk) for chunk in chunks]
+        pieces += [" ".join(chunk) for chunk in chunks if _has_word(chunk)]
     if len(pieces) <= MAX_SEGMENTS:
         return pieces
     head = MAX_SEGMENTS // 2
     return pieces[:head] + pieces[-(MAX_SEGMENTS - head) :]
+
+
+def _has_word(words: list[str]) -> bool:
+    """A piece with no letter at all (emoji, digits, punctuation) means nothing to the encoder,
+    whose vocabulary reads it as unknown tokens: it is not encoded (the safety patterns and the
+    n-gram features still see the whole message)."""
+    return any(ch.isalpha() for word in words for ch in word)
 
 
 def asks(segment: str) -> bool:

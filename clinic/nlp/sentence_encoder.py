@@ -52,6 +52,18 @@ class SentenceEncoder:
     def token_ids(self, text: str) -> list[int]:
         return self._tokenizer.encode(text).ids
 
+    def clip(self, text: str, max_tokens: int) -> str:
+        """The start of `text` that fits in `max_tokens` word pieces ([CLS] and [SEP] included),
+        cut at a word piece's end."""
+        encoding = self._tokenizer.encode(text)
+        ends = [
+            end
+            for (_, end), special in zip(encoding.offsets, encoding.special_tokens_mask, strict=True)
+            if not special
+        ]
+        keep = max(max_tokens - 2, 1)
+        return text if len(ends) <= keep else text[: ends[keep - 1]]
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """[len(texts), 384] float32; repeated texts come from the cache."""
         found: dict[str, np.ndarray] = {}

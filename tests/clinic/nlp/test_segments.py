@@ -42,3 +42,9 @@ def test_the_question_is_what_asks_and_a_statement_is_its_own_question() -> None
     assert question_segments(segments) == ["what are the risks of the iv"]
     assert asks("is it safe") and asks("Tell me about the drip") and not asks("My knee is sore.")
     assert question_segments(["My knee is sore."]) == ["My knee is sore."]
+
+
+def test_pieces_without_a_letter_are_not_segments() -> None:
+    text = "😀 " * 60 + ". 12345 678 !!! . What does the knee injection cost?"
+    assert split_segments(text) == ["What does the knee injection cost?"]
+    assert split_segments("🙂🙂🙂 ... 555-0100") == []

@@ -8,7 +8,7 @@ from scipy.special import erf
 
 from clinic.nlp.build_encoder import load_weights
 from clinic.nlp.encoder_files import MODEL_PACKAGE_DIR
-from clinic.nlp.meaning import read_meaning
+from clinic.nlp.meaning import TOKEN_BUDGET, encoded_texts, read_meaning
 from clinic.nlp.sentence_encoder import MAX_TOKENS, SentenceEncoder, shared_encoder
 
 
@@ -75,3 +75,19 @@ def test_long_input_is_cut_to_the_token_bound(encoder: SentenceEncoder) -> None:
     meaning = read_meaning("My knee hurts. " * 200, encoder)
     assert meaning.vectors.shape[0] <= 6 and np.isclose(np.linalg.norm(meaning.question), 1.0)
     assert read_meaning("", encoder).vectors.shape == (0, 384)
+
+
+def test_clip_keeps_the_start_within_the_word_pieces_given(encoder: SentenceEncoder) -> None:
+    text = "I am sixty seven and my knees hurt every single morning when I walk down the stairs"
+    clipped = encoder.clip(text, 12)
+    assert text.startswith(clipped) and len(encoder.token_ids(clipped)) <= 12
+    assert encoder.clip("is the iv safe", 12) == "is the iv safe"
+
+
+def test_a_message_of_many_long_segments_shares_the_token_budget(encoder: SentenceEncoder) -> None:
+    long = ["word " * 30 + f"number {n}" for n in range(6)]
+    read = encoded_texts(long, encoder)
+    assert sum(len(encoder.token_ids(t)) for t in read) <= TOKEN_BUDGET
+    assert all(original.startswith(text) for original, text in zip(long, read, strict=True))
+    few = ["how is it given", "is it safe for my knee"]
+    assert encoded_texts(few, encoder) == few  # short messages are read whole
