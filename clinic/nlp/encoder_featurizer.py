@@ -20,7 +20,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from clinic.nlp.meaning import Meaning, read_meaning
+from clinic.nlp.meaning import Meaning, read_meaning, reading_fingerprint
 from clinic.nlp.sentence_encoder import shared_encoder
 from clinic.nlp.weighted_features import PositiveWeight
 
@@ -35,6 +35,11 @@ class SentenceEncoderFeaturizer(PositiveWeight, DenseFeaturizer, GraphComponent)
     def get_default_config() -> dict[str, Any]:
         # The embedding is unit length; `weight` puts it on the scale of the count features.
         return {**DenseFeaturizer.get_default_config(), "weight": 3.0}
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The features change with the reading code and the graph (meaning.reading_fingerprint)."""
+        return reading_fingerprint()
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)

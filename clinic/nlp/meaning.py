@@ -6,14 +6,22 @@ decisions' training and calibration, so both see exactly the same vectors.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from clinic.nlp.segments import question_segments, split_segments
 from clinic.nlp.sentence_encoder import DIMENSION, MAX_TOKENS, SentenceEncoder, shared_encoder
 
+# What turns text into embeddings: this module, the segments, the encoder and its built graph.
+READING_FILES = [
+    Path(__file__),
+    Path(__file__).with_name("segments.py"),
+    Path(__file__).with_name("sentence_encoder.py"),
+]
 TOKEN_BUDGET = 144  # word pieces encoded per message, all its segments together (24 each for 6)
 
 
@@ -35,11 +43,17 @@ def encoded_texts(segments: list[str], encoder: SentenceEncoder) -> list[str]:
     pieces it reads, so this bounds a message's cost on any CPU (six segments of made-up words
     took 66 ms on one without VNNI, against a 50 ms budget). 144 keeps 24 word pieces of each of
     six segments, about 18 words: `make evaluate` gave the same figures on every set as without
-    a budget, where 96 (16 each) lost long messages' answers."""
-    share = TOKEN_BUDGET // max(len(segments), 1)
+    a budget, where 96 (16 each) lost long messages' answers and 120 gave a long calm message the
+    crisis reply."""
+    share = token_share(len(segments))
     if share >= MAX_TOKENS:
         return segments
     return [encoder.clip(segment, share) for segment in segments]
+
+
+def token_share(segments: int) -> int:
+    """Word pieces the encoder reads of each of a message's `segments` (see `encoded_texts`)."""
+    return min(MAX_TOKENS, TOKEN_BUDGET // max(segments, 1))
 
 
 def read_meaning(text: str, encoder: SentenceEncoder) -> Meaning:
@@ -79,3 +93,16 @@ def broad_vectors(part: str) -> tuple[tuple[tuple[str, str], ...], np.ndarray]:
     return tuple((e.text, e.intent) for e in examples), encode_corpus(
         [e.text for e in examples], shared_encoder()
     )
+
+
+@lru_cache(maxsize=1)
+def reading_fingerprint() -> str:
+    """Changes whenever the embeddings can: Rasa's training cache keys a component on its own
+    class and config only, so a component that reads meaning adds this to its key
+    (`fingerprint_addon`); without it, a change here was trained on stale cached features."""
+    from clinic.nlp.encoder_files import OUT_DIR
+
+    digest = hashlib.sha256()
+    for path in [*READING_FILES, OUT_DIR / "encoder.onnx"]:
+        digest.update(path.read_bytes() if path.exists() else b"missing")
+    return digest.hexdigest()[:16]

@@ -28,10 +28,17 @@ from clinic import datasets
 from clinic.nlp import safety_data
 from clinic.nlp.encoder_featurizer import meaning_of
 from clinic.nlp.intent_override import override_intent
-from clinic.nlp.meaning import broad_vectors, encode_corpus, read_meaning, segment_rows
+from clinic.nlp.meaning import (
+    broad_vectors,
+    encode_corpus,
+    read_meaning,
+    reading_fingerprint,
+    segment_rows,
+    token_share,
+)
 from clinic.nlp.safety_model import LONG_SEGMENTS, SafetyData, SafetyModel
 from clinic.nlp.safety_patterns import CRISIS, EMERGENCY, SafetyRules, load_rules
-from clinic.nlp.sentence_encoder import shared_encoder
+from clinic.nlp.sentence_encoder import MAX_TOKENS, shared_encoder
 
 BOTH = "emergency_and_crisis"
 ARRAYS_FILE = "safety.npz"
@@ -66,7 +73,9 @@ class SafetyDetector(GraphComponent, IntentClassifier):
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         config = {**cls.get_default_config(), **config}
-        return safety_data.fingerprint(Path(config["examples"])) + datasets.fingerprint()
+        return (
+            safety_data.fingerprint(Path(config["examples"])) + datasets.fingerprint() + reading_fingerprint()
+        )
 
     def __init__(
         self,
@@ -148,11 +157,15 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         pattern_kinds = self._rules.matches(text)
         if self._model is None:
             return pattern_kinds
-        vectors = (meaning_of(message) or read_meaning(text, shared_encoder())).vectors
+        meaning = meaning_of(message) or read_meaning(text, shared_encoder())
         # The model also reads the wording a pattern matched, typos corrected: an encoder knows
-        # "suicidal", not "sucidal".
-        matched = shared_encoder().encode([self._rules.cleaned(text)]) if pattern_kinds else None
-        return self._model.assess(vectors, pattern_kinds, matched)
+        # "suicidal", not "sucidal" (within the message's share of word pieces, as its segments).
+        matched = None
+        if pattern_kinds:
+            encoder, share = shared_encoder(), token_share(len(meaning.segments))
+            wording = self._rules.cleaned(text)
+            matched = encoder.encode([wording if share >= MAX_TOKENS else encoder.clip(wording, share)])
+        return self._model.assess(meaning.vectors, pattern_kinds, matched)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

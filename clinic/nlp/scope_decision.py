@@ -29,7 +29,7 @@ from clinic import datasets, faq
 from clinic.nlp.calibration import describe, out_of_fold, threshold_for_false_alarms
 from clinic.nlp.encoder_featurizer import meaning_of
 from clinic.nlp.intent_override import override_intent
-from clinic.nlp.meaning import broad_vectors, read_meaning
+from clinic.nlp.meaning import broad_vectors, read_meaning, reading_fingerprint
 from clinic.nlp.sentence_encoder import shared_encoder
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -47,7 +47,7 @@ class ScopeDecision(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        return datasets.fingerprint()
+        return datasets.fingerprint() + reading_fingerprint()
 
     def __init__(
         self, config: dict[str, Any], storage: ModelStorage, resource: Resource, model: dict | None = None
