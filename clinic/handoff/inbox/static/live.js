@@ -55,7 +55,12 @@
     var status = document.querySelector("[data-live-status]");
     var sound = document.querySelector("[data-sound]");
     var baseTitle = document.title;
-    var known = null;
+    // The chats the page was rendered with: one that arrives before the event stream connects
+    // is new too, and changes the title.
+    var known = {};
+    Array.prototype.forEach.call(rows.querySelectorAll("th a"), function (link) {
+      known[link.textContent.trim()] = true;
+    });
     var latest = [];
 
     function joinForm(chat) {
@@ -120,7 +125,7 @@
       });
       var waiting = chats.filter(function (chat) { return chat.status === "waiting"; });
       status.textContent = waiting.length + " waiting.";
-      var fresh = waiting.filter(function (chat) { return known && !known[chat.reference]; });
+      var fresh = waiting.filter(function (chat) { return !known[chat.reference]; });
       known = {};
       waiting.forEach(function (chat) { known[chat.reference] = true; });
       if (fresh.length) {
