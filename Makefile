@@ -30,7 +30,7 @@ HANDOFF_WORKER_INTERVAL ?= 30
         check-content preview publish gaps \
         inbox handoff-worker coordinator purge-handoffs run-scaled run-config \
         widget widget-serve test-widget widget-screenshots \
-        install data train lint validate test-fast test-python test-stories evaluate bench bench-edit bench-live-chat soak clean
+        install data train lint validate test-fast test-python test-stories evaluate safety-sweep bench bench-edit bench-live-chat soak clean
 
 ##@ Everyone
 # The first target, so the default goal: a bare `make` prints the list.
@@ -154,6 +154,9 @@ test-stories: train ## Rasa's test stories (tests/test_stories.yml), failing on 
 
 evaluate: train ## Every evaluation set (held-out, issue 11, CLINC150 broad) end to end over REST; fails on a missed target
 	$(PY) -m clinic.devtools.evaluate --start --check-targets
+
+safety-sweep: install data ## The safety decision alone at several operating points, every set, minutes [SWEEP="--crisis-recall 0.90 0.92"]
+	$(PY) -m clinic.devtools.safety_sweep $(SWEEP)
 
 bench: train ## Speed and memory against Rasa's default config, and the worst-case NLU time per message (minutes)
 	$(PY) -m clinic.devtools.worst_case_nlu

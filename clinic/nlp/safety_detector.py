@@ -36,7 +36,7 @@ from clinic.nlp.meaning import (
     segment_rows,
     token_share,
 )
-from clinic.nlp.safety_model import LONG_SEGMENTS, SafetyData, SafetyModel
+from clinic.nlp.safety_model import SafetyData, SafetyModel, is_long
 from clinic.nlp.safety_patterns import CRISIS, EMERGENCY, SafetyRules, load_rules
 from clinic.nlp.sentence_encoder import MAX_TOKENS, shared_encoder
 
@@ -50,6 +50,27 @@ def intent_for(kinds: frozenset[str]) -> str | None:
     if kinds >= {EMERGENCY, CRISIS}:
         return BOTH
     return next(iter(kinds), None)
+
+
+def training_vectors(examples_folder: Path, training_data: TrainingData) -> SafetyData:
+    """The safety decision's training embeddings: danger from data/safety/, and as negatives every
+    other training example, the no-alarm examples and CLINC150's training part."""
+    encoder = shared_encoder()
+    examples = safety_data.load_examples(examples_folder)
+    ordinary = [m.get(TEXT) for m in training_data.intent_examples if m.get(TEXT)]
+    calm = ordinary + examples["no_alarm"] + examples["informational_risk"]
+    calm_rows, calm_groups = segment_rows(calm, encoder)
+    return SafetyData(
+        only={kind: encode_corpus(examples[kind], encoder) for kind in (CRISIS, EMERGENCY)},
+        both=encode_corpus(examples["both"], encoder),
+        negatives=np.vstack([calm_rows, broad_vectors("training")[1]]),
+        long_calm=[
+            rows
+            for rows, text in zip(calm_groups, calm, strict=True)
+            if is_long(len(rows), len(text.split()))
+        ],
+        broad_calibration=broad_vectors("calibration")[1],
+    )
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -119,18 +140,7 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         return self._resource
 
     def _training_vectors(self, training_data: TrainingData) -> SafetyData:
-        encoder = shared_encoder()
-        examples = safety_data.load_examples(Path(self._config["examples"]))
-        ordinary = [m.get(TEXT) for m in training_data.intent_examples if m.get(TEXT)]
-        calm = ordinary + examples["no_alarm"] + examples["informational_risk"]
-        calm_rows, calm_groups = segment_rows(calm, encoder)
-        return SafetyData(
-            only={kind: encode_corpus(examples[kind], encoder) for kind in (CRISIS, EMERGENCY)},
-            both=encode_corpus(examples["both"], encoder),
-            negatives=np.vstack([calm_rows, broad_vectors("training")[1]]),
-            long_calm=[rows for rows in calm_groups if len(rows) >= LONG_SEGMENTS],
-            broad_calibration=broad_vectors("calibration")[1],
-        )
+        return training_vectors(Path(self._config["examples"]), training_data)
 
     @classmethod
     def load(
@@ -151,6 +161,12 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         detector._model = SafetyModel.from_arrays(arrays, meta)
         return detector
 
+    @classmethod
+    def with_model(cls, config: dict[str, Any], model: SafetyModel) -> SafetyDetector:
+        """A detector around an already trained model, outside a Rasa graph (clinic.devtools.safety_sweep)."""
+        config = {**cls.get_default_config(), **config}
+        return cls(config, None, None, load_rules(config["patterns"]), model)  # type: ignore[arg-type]
+
     # ---- inference ------------------------------------------------------------------------
     def kinds(self, message: Message) -> frozenset[str]:
         text = message.get(TEXT) or ""
@@ -165,7 +181,7 @@ class SafetyDetector(GraphComponent, IntentClassifier):
             encoder, share = shared_encoder(), token_share(len(meaning.segments))
             wording = self._rules.cleaned(text)
             matched = encoder.encode([wording if share >= MAX_TOKENS else encoder.clip(wording, share)])
-        return self._model.assess(meaning.vectors, pattern_kinds, matched)
+        return self._model.assess(meaning.vectors, pattern_kinds, matched, words=len(text.split()))
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -34,6 +34,9 @@ from clinic.nlp.safety_patterns import CRISIS, EMERGENCY
 
 KINDS = (EMERGENCY, CRISIS)
 LONG_SEGMENTS = 3
+# ...and at least this many words: three short fragments ("lost my streak. 92 days gone. arms are
+# a mess again") are one thought, not a calm preamble with many chances to look alarming.
+LONG_WORDS = 30
 LONG_CALM_RATE = 0.02  # operating point: at most 2% of long calm messages (out of fold) alarm
 
 
@@ -44,7 +47,7 @@ class SafetyData:
     only: dict[str, np.ndarray]  # crisis only, emergency only
     both: np.ndarray  # messages that are both
     negatives: np.ndarray
-    long_calm: list[np.ndarray]  # row numbers in `negatives` of each long calm message's segments
+    long_calm: list[np.ndarray]  # row numbers in `negatives` of each long calm message's (is_long) segments
     broad_calibration: np.ndarray  # CLINC150's calibration part: never trained on
 
 
@@ -59,7 +62,7 @@ class Head:
     threshold: float
     veto: float
     point: OperatingPoint
-    long_threshold: float  # for messages of LONG_SEGMENTS or more: calm preambles are many chances
+    long_threshold: float  # for long messages (is_long): calm preambles are many chances
 
     def scores(self, vectors: np.ndarray) -> np.ndarray:
         """The SVM's decision value for each row (higher: more like this kind of danger)."""
@@ -73,6 +76,12 @@ class Head:
     def score(self, vectors: np.ndarray) -> float:
         """The strongest segment's decision value (-inf for an empty message)."""
         return float(self.scores(vectors).max()) if len(vectors) else float("-inf")
+
+
+def is_long(segments: int, words: int) -> bool:
+    """A long message gets the stricter `long_threshold`: its calm sentences are many chances to
+    look alarming, so the threshold is calibrated on long calm messages."""
+    return segments >= LONG_SEGMENTS and words >= LONG_WORDS
 
 
 def _svm(C: float, features: np.ndarray, labels: np.ndarray) -> SVC:  # noqa: N803 - scikit-learn's name
@@ -136,14 +145,19 @@ class SafetyModel:
         return cls({kind: train_head(kind, data, C, recall[kind], veto_recall) for kind in KINDS})
 
     def assess(
-        self, segment_vectors: np.ndarray, pattern_kinds: frozenset[str], matched: np.ndarray | None = None
+        self,
+        segment_vectors: np.ndarray,
+        pattern_kinds: frozenset[str],
+        matched: np.ndarray | None = None,
+        words: int = 0,
     ) -> frozenset[str]:
         """The kinds of danger in a message, from its segments' embeddings and the pattern matches.
 
         `matched` is the embedding of the wording a pattern matched (typos corrected): it can
-        confirm the kind that pattern names, never raise another kind."""
+        confirm the kind that pattern names, never raise another kind. `words` is the message's
+        length in words (see is_long)."""
         found = set()
-        long = len(segment_vectors) >= LONG_SEGMENTS
+        long = is_long(len(segment_vectors), words)
         for kind, head in self.heads.items():
             score = head.score(segment_vectors)
             threshold = head.long_threshold if long else head.threshold

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clinic.nlp.safety_model import SafetyData, SafetyModel
+from clinic.nlp.safety_model import LONG_WORDS, Head, SafetyData, SafetyModel, is_long
 from clinic.nlp.safety_patterns import CRISIS, EMERGENCY
 
 
@@ -78,3 +78,17 @@ def test_the_matched_wording_confirms_its_own_kind_only(model) -> None:
     assert trained.assess(calm, frozenset({EMERGENCY}), matched=axes["emergency"][None]) == {EMERGENCY}
     # the corrected wording looks like a crisis, but the pattern named an emergency: no 988
     assert trained.assess(calm, frozenset({EMERGENCY}), matched=axes["crisis"][None]) == frozenset()
+
+
+def test_only_long_messages_get_the_long_threshold() -> None:
+    """Three short fragments are one thought; three long sentences are a calm preamble's chances."""
+    danger = np.eye(8)[0]
+    head = Head(danger[None].astype(np.float32), np.ones(1, np.float32), 0.0, 1.0, 0.5, 0.4, None, 0.9)
+    model = SafetyModel({CRISIS: head})
+    near = np.cos(0.4) * danger + np.sin(0.4) * np.eye(8)[1]  # scores exp(-|near - danger|^2), about 0.85
+    assert head.threshold < head.score(near[None]) < head.long_threshold
+    fragments = np.vstack([near, np.eye(8)[2], np.eye(8)[3]])
+    assert is_long(len(fragments), LONG_WORDS - 1) is False
+    assert model.assess(fragments, frozenset(), words=LONG_WORDS - 1) == {CRISIS}
+    assert model.assess(fragments, frozenset(), words=LONG_WORDS) == frozenset()
+    assert model.assess(near[None], frozenset(), words=LONG_WORDS * 3) == {CRISIS}  # one segment: not long
