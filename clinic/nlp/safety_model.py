@@ -149,7 +149,8 @@ class SafetyModel:
         segment_vectors: np.ndarray,
         pattern_kinds: frozenset[str],
         matched: np.ndarray | None = None,
-        words: int = 0,
+        *,
+        words: int,
     ) -> frozenset[str]:
         """The kinds of danger in a message, from its segments' embeddings and the pattern matches.
 

@@ -31,17 +31,17 @@ def model() -> tuple[SafetyModel, dict[str, np.ndarray]]:
 
 def test_each_kind_is_found_and_calm_messages_are_not(model) -> None:
     trained, axes = model
-    assert trained.assess(axes["crisis"][None], frozenset()) == {CRISIS}
-    assert trained.assess(axes["emergency"][None], frozenset()) == {EMERGENCY}
-    assert trained.assess(axes["calm"][None], frozenset()) == frozenset()
+    assert trained.assess(axes["crisis"][None], frozenset(), words=8) == {CRISIS}
+    assert trained.assess(axes["emergency"][None], frozenset(), words=8) == {EMERGENCY}
+    assert trained.assess(axes["calm"][None], frozenset(), words=8) == frozenset()
     both = (axes["crisis"] + axes["emergency"]) / np.sqrt(2)
-    assert trained.assess(both[None], frozenset()) == {CRISIS, EMERGENCY}
+    assert trained.assess(both[None], frozenset(), words=8) == {CRISIS, EMERGENCY}
 
 
 def test_one_segment_in_danger_is_not_averaged_away(model) -> None:
     trained, axes = model
     segments = np.vstack([axes["calm"], axes["calm"], axes["crisis"], axes["broad"]])
-    assert trained.assess(segments, frozenset()) == {CRISIS}
+    assert trained.assess(segments, frozenset(), words=8) == {CRISIS}
 
 
 def test_a_pattern_match_counts_unless_the_model_is_sure_it_is_calm(model) -> None:
@@ -55,9 +55,9 @@ def test_a_pattern_match_counts_unless_the_model_is_sure_it_is_calm(model) -> No
     ]
     assert unsure, "some mix of crisis and calm lies between the veto and the threshold"
     between = unsure[len(unsure) // 2]
-    assert CRISIS not in trained.assess(between[None], frozenset())
-    assert trained.assess(between[None], frozenset({CRISIS})) == {CRISIS}
-    assert trained.assess(axes["broad"][None], frozenset({CRISIS})) == frozenset()  # vetoed
+    assert CRISIS not in trained.assess(between[None], frozenset(), words=8)
+    assert trained.assess(between[None], frozenset({CRISIS}), words=8) == {CRISIS}
+    assert trained.assess(axes["broad"][None], frozenset({CRISIS}), words=8) == frozenset()  # vetoed
 
 
 def test_operating_points_are_kept_and_survive_saving(model) -> None:
@@ -69,15 +69,17 @@ def test_operating_points_are_kept_and_survive_saving(model) -> None:
     probe = np.vstack([axes["crisis"], axes["calm"]])
     for kind in (CRISIS, EMERGENCY):
         assert loaded.heads[kind].scores(probe) == pytest.approx(trained.heads[kind].scores(probe), abs=1e-5)
-    assert trained.assess(np.zeros((0, 8)), frozenset()) == frozenset()  # an empty message
+    assert trained.assess(np.zeros((0, 8)), frozenset(), words=0) == frozenset()  # an empty message
 
 
 def test_the_matched_wording_confirms_its_own_kind_only(model) -> None:
     trained, axes = model
     calm = axes["calm"][None]
-    assert trained.assess(calm, frozenset({EMERGENCY}), matched=axes["emergency"][None]) == {EMERGENCY}
+    assert trained.assess(calm, frozenset({EMERGENCY}), matched=axes["emergency"][None], words=8) == {
+        EMERGENCY
+    }
     # the corrected wording looks like a crisis, but the pattern named an emergency: no 988
-    assert trained.assess(calm, frozenset({EMERGENCY}), matched=axes["crisis"][None]) == frozenset()
+    assert trained.assess(calm, frozenset({EMERGENCY}), matched=axes["crisis"][None], words=8) == frozenset()
 
 
 def test_only_long_messages_get_the_long_threshold() -> None:
