@@ -318,42 +318,58 @@ def _queue_snapshot(store: LiveChatStore) -> list[dict[str, Any]]:
     return [_chat_json(chat) for chat in store.queue()]
 
 
+def _watch(
+    event: str,
+    current: Callable[[], Any],
+    beat: Callable[[], None],
+    relay: Callable[[dict[str, Any]], Iterator[str]] = lambda message: iter(()),
+) -> Iterator[str]:
+    """One event stream: `event` with `current()` at once and again whenever it changes (checked
+    on every hub message and at least every STATE_POLL_SECONDS), what `relay` makes of each hub
+    message, and `beat()` often enough that the coordinator stays present. It ends after
+    STREAM_SECONDS; the browser reconnects (`retry`)."""
+    hub, beat_every = _hub(), _beat_seconds()
+    with hub.subscribe() as subscription:
+        beat()
+        last = current()
+        yield "retry: 3000\n\n" + _sse(event, last)
+        started = beaten = checked = time.monotonic()
+        while time.monotonic() - started < STREAM_SECONDS:
+            message = subscription.get(timeout=1.0)
+            now = time.monotonic()
+            if now - beaten >= beat_every:
+                beat()
+                beaten = now
+                yield ": heartbeat\n\n"
+            if message is not None:
+                yield from relay(message)
+            elif now - checked < STATE_POLL_SECONDS:
+                continue
+            checked = now
+            try:
+                state = current()
+            except (LiveChatNotFound, StoreUnavailable):
+                continue
+            if state != last:
+                last = state
+                yield _sse(event, state)
+
+
 @bp.route("/live/stream")
 def queue_stream() -> Any:
     """The live queue, sent again whenever it may have changed; keeps the coordinator present."""
-    store, hub, username, beat_every = _store(), _hub(), g.user, _beat_seconds()
-
-    def generate() -> Iterator[str]:
-        with hub.subscribe() as subscription:
-            store.heartbeat(username)
-            last = _queue_snapshot(store)
-            yield "retry: 3000\n\n" + _sse("queue", last)
-            started = beat = checked = time.monotonic()
-            while time.monotonic() - started < STREAM_SECONDS:
-                message = subscription.get(timeout=1.0)
-                now = time.monotonic()
-                if now - beat >= beat_every:
-                    store.heartbeat(username)
-                    beat = now
-                    yield ": heartbeat\n\n"
-                if message is None and now - checked < STATE_POLL_SECONDS:
-                    continue
-                checked = now
-                snapshot = _queue_snapshot(store)
-                if snapshot != last:
-                    last = snapshot
-                    yield _sse("queue", snapshot)
-
-    return _event_stream(generate())
+    store, username = _store(), g.user
+    return _event_stream(_watch("queue", lambda: _queue_snapshot(store), lambda: store.heartbeat(username)))
 
 
 @bp.route("/live/chats/<reference>/stream")
 def chat_stream(reference: str) -> Any:
     """New messages of one chat, its state, and safety alerts; keeps the coordinator present."""
-    first = _chat_or_404(reference)
-    store, hub, username, beat_every = _store(), _hub(), g.user, _beat_seconds()
+    reference = _chat_or_404(reference).reference
+    store, username = _store(), g.user
 
-    def state_of(chat: LiveChatView) -> dict[str, Any]:
+    def state() -> dict[str, Any]:
+        chat = store.get(reference)
         return {
             "status": chat.status,
             "coordinator": chat.coordinator_name or chat.coordinator,
@@ -361,36 +377,15 @@ def chat_stream(reference: str) -> Any:
             "alert": chat.alert_at is not None,
         }
 
-    def generate() -> Iterator[str]:
-        with hub.subscribe() as subscription:
-            store.heartbeat(username, first.reference)
-            last = state_of(first)
-            yield "retry: 3000\n\n" + _sse("state", last)
-            started = beat = checked = time.monotonic()
-            while time.monotonic() - started < STREAM_SECONDS:
-                message = subscription.get(timeout=1.0)
-                now = time.monotonic()
-                if now - beat >= beat_every:
-                    store.heartbeat(username, first.reference)
-                    beat = now
-                    yield ": heartbeat\n\n"
-                if message is not None and message.get("reference") == first.reference:
-                    if message.get("line"):
-                        yield _sse("message", message["line"])
-                    if message.get("alert"):
-                        yield _sse("alert", {"at": time.time()})
-                elif message is None and now - checked < STATE_POLL_SECONDS:
-                    continue
-                checked = now
-                try:
-                    state = state_of(store.get(first.reference))
-                except (LiveChatNotFound, StoreUnavailable):
-                    continue
-                if state != last:
-                    last = state
-                    yield _sse("state", state)
+    def relay(message: dict[str, Any]) -> Iterator[str]:
+        if message.get("reference") != reference:
+            return
+        if message.get("line"):
+            yield _sse("message", message["line"])
+        if message.get("alert"):
+            yield _sse("alert", {"at": time.time()})
 
-    return _event_stream(generate())
+    return _event_stream(_watch("state", state, lambda: store.heartbeat(username, reference), relay))
 
 
 def _event_stream(body: Iterator[str]) -> Response:
