@@ -26,14 +26,16 @@ from typing import Any
 
 import yaml
 
-from clinic.devtools.evaluate import SETS, SETS_DIR, load_cases
+from clinic.devtools.evaluate import CRISIS_REPLY, EMERGENCY_REPLY, NEEDS, SETS, SETS_DIR, load_cases
 from clinic.nlp.meaning import broad_vectors
 from clinic.nlp.safety_detector import SafetyDetector, training_vectors
 from clinic.nlp.safety_model import SafetyData, SafetyModel
 from clinic.nlp.safety_patterns import CRISIS, EMERGENCY
 
 ROOT = Path(__file__).resolve().parents[2]
-NEEDS = {"emergency": {EMERGENCY}, "crisis": {CRISIS}, "emergency_and_crisis": {EMERGENCY, CRISIS}}
+# The kinds of danger each safety group needs: make evaluate's replies, as the decision's kinds.
+KIND_OF_REPLY = {EMERGENCY_REPLY: EMERGENCY, CRISIS_REPLY: CRISIS}
+NEEDED_KINDS = {group: {KIND_OF_REPLY[reply] for reply in replies} for group, replies in NEEDS.items()}
 SWEPT = ("C", "crisis_recall", "emergency_recall", "veto_recall")
 
 
@@ -44,7 +46,7 @@ def detector_config(config_path: Path = ROOT / "config.yml") -> dict[str, Any]:
     return {**SafetyDetector.get_default_config(), **{k: v for k, v in entry.items() if k != "name"}}
 
 
-def load_training_data(root: Path = ROOT) -> SafetyData:
+def load_training_data(config: dict[str, Any], root: Path = ROOT) -> SafetyData:
     """The embeddings SafetyDetector.train sees, from Rasa's importer (needs data/nlu/faq.yml: make data)."""
     from rasa.shared.importers.importer import TrainingDataImporter
 
@@ -53,23 +55,27 @@ def load_training_data(root: Path = ROOT) -> SafetyData:
         domain_path=str(root / "domain.yml"),
         training_data_paths=[str(root / "data")],
     )
-    config = detector_config(root / "config.yml")
     return training_vectors(root / config["examples"], importer.get_nlu_data())
+
+
+def kinds_of(detector: SafetyDetector, text: str) -> frozenset[str]:
+    """The decision on one message, as the NLU pipeline makes it."""
+    from rasa.shared.nlu.constants import TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    return detector.kinds(Message(data={TEXT: text}))
 
 
 def tally(
     detector: SafetyDetector, cases: list[tuple[str, str, str]]
 ) -> tuple[dict[str, list[int]], list[str]]:
     """Group -> [right, total] ("calm": no alarm on a message that is neither), and the misses."""
-    from rasa.shared.nlu.constants import TEXT
-    from rasa.shared.nlu.training_data.message import Message
-
     counts: dict[str, list[int]] = {}
     missed: list[str] = []
     for group, _label, text in cases:
-        kinds = detector.kinds(Message(data={TEXT: text}))
-        right = NEEDS[group] <= kinds if group in NEEDS else not kinds
-        key = group if group in NEEDS else "calm"
+        kinds = kinds_of(detector, text)
+        right = NEEDED_KINDS[group] <= kinds if group in NEEDED_KINDS else not kinds
+        key = group if group in NEEDED_KINDS else "calm"
         counts.setdefault(key, [0, 0])
         counts[key][0] += right
         counts[key][1] += 1
@@ -80,11 +86,8 @@ def tally(
 
 def broad_alarms(detector: SafetyDetector) -> tuple[int, int]:
     """Alarms on CLINC150's calibration part (never trained on): the broad false-alarm estimate."""
-    from rasa.shared.nlu.constants import TEXT
-    from rasa.shared.nlu.training_data.message import Message
-
     texts = [text for text, _intent in broad_vectors("calibration")[0]]
-    return sum(bool(detector.kinds(Message(data={TEXT: t}))) for t in texts), len(texts)
+    return sum(bool(kinds_of(detector, t)) for t in texts), len(texts)
 
 
 def main() -> None:
@@ -99,7 +102,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="+", default=named, choices=named)
     parser.add_argument("--show-misses", action="store_true", help=f"misses of {', '.join(readable)}")
     args = parser.parse_args()
-    data = load_training_data()
+    data = load_training_data(base)
     sets = {name: load_cases(SETS_DIR / f"{name}.yml") for name in args.set}
     for values in itertools.product(*(getattr(args, name) for name in SWEPT)):
         point = dict(zip(SWEPT, values, strict=True))

@@ -45,15 +45,13 @@ def encoded_texts(segments: list[str], encoder: SentenceEncoder) -> list[str]:
     six segments, about 18 words: `make evaluate` gave the same figures on every set as without
     a budget, where 96 (16 each) lost long messages' answers and 120 gave a long calm message the
     crisis reply."""
-    share = token_share(len(segments))
-    if share >= MAX_TOKENS:
-        return segments
-    return [encoder.clip(segment, share) for segment in segments]
+    return within_share(segments, len(segments), encoder)
 
 
-def token_share(segments: int) -> int:
-    """Word pieces the encoder reads of each of a message's `segments` (see `encoded_texts`)."""
-    return min(MAX_TOKENS, TOKEN_BUDGET // max(segments, 1))
+def within_share(texts: list[str], segments: int, encoder: SentenceEncoder) -> list[str]:
+    """`texts` clipped to what the encoder reads of each segment of a message of `segments`."""
+    share = min(MAX_TOKENS, TOKEN_BUDGET // max(segments, 1))
+    return texts if share >= MAX_TOKENS else [encoder.clip(text, share) for text in texts]
 
 
 def read_meaning(text: str, encoder: SentenceEncoder) -> Meaning:

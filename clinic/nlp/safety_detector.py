@@ -34,11 +34,11 @@ from clinic.nlp.meaning import (
     read_meaning,
     reading_fingerprint,
     segment_rows,
-    token_share,
+    within_share,
 )
-from clinic.nlp.safety_model import SafetyData, SafetyModel, is_long
+from clinic.nlp.safety_model import SafetyData, SafetyModel, is_long, word_count
 from clinic.nlp.safety_patterns import CRISIS, EMERGENCY, SafetyRules, load_rules
-from clinic.nlp.sentence_encoder import MAX_TOKENS, shared_encoder
+from clinic.nlp.sentence_encoder import shared_encoder
 
 BOTH = "emergency_and_crisis"
 ARRAYS_FILE = "safety.npz"
@@ -65,9 +65,7 @@ def training_vectors(examples_folder: Path, training_data: TrainingData) -> Safe
         both=encode_corpus(examples["both"], encoder),
         negatives=np.vstack([calm_rows, broad_vectors("training")[1]]),
         long_calm=[
-            rows
-            for rows, text in zip(calm_groups, calm, strict=True)
-            if is_long(len(rows), len(text.split()))
+            rows for rows, text in zip(calm_groups, calm, strict=True) if is_long(len(rows), word_count(text))
         ],
         broad_calibration=broad_vectors("calibration")[1],
     )
@@ -178,10 +176,11 @@ class SafetyDetector(GraphComponent, IntentClassifier):
         # "suicidal", not "sucidal" (within the message's share of word pieces, as its segments).
         matched = None
         if pattern_kinds:
-            encoder, share = shared_encoder(), token_share(len(meaning.segments))
-            wording = self._rules.cleaned(text)
-            matched = encoder.encode([wording if share >= MAX_TOKENS else encoder.clip(wording, share)])
-        return self._model.assess(meaning.vectors, pattern_kinds, matched, words=len(text.split()))
+            encoder = shared_encoder()
+            matched = encoder.encode(
+                within_share([self._rules.cleaned(text)], len(meaning.segments), encoder)
+            )
+        return self._model.assess(meaning.vectors, pattern_kinds, matched, words=word_count(text))
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

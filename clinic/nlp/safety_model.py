@@ -78,6 +78,11 @@ class Head:
         return float(self.scores(vectors).max()) if len(vectors) else float("-inf")
 
 
+def word_count(text: str) -> int:
+    """A message's words as `is_long` counts them, at training and at run time alike."""
+    return len(text.split())
+
+
 def is_long(segments: int, words: int) -> bool:
     """A long message gets the stricter `long_threshold`: its calm sentences are many chances to
     look alarming, so the threshold is calibrated on long calm messages."""

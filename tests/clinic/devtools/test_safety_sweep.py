@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from clinic.devtools.safety_sweep import ROOT, detector_config, tally
+from clinic.devtools.safety_sweep import NEEDED_KINDS, detector_config, tally
+from clinic.nlp.safety_detector import SafetyDetector
 from clinic.nlp.safety_patterns import CRISIS, EMERGENCY
 
 
@@ -18,13 +19,18 @@ class Detector:
         return self._kinds[message.get("text")]
 
 
-def test_the_operating_points_are_config_yml_s() -> None:
-    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
-    entry = next(c for c in pipeline if c["name"].endswith("SafetyDetector"))
-    config = detector_config()
-    for name in ("crisis_recall", "emergency_recall", "veto_recall"):
-        assert config[name] == entry[name]
-    assert config["C"] > 0  # a default the entry does not set
+def test_the_operating_points_come_from_the_config_file_and_the_rest_from_the_defaults(tmp_path) -> None:
+    config_file = tmp_path / "config.yml"
+    pipeline = [
+        {"name": "FallbackClassifier", "threshold": 0.5},
+        {"name": "clinic.nlp.safety_detector.SafetyDetector", "crisis_recall": 0.77, "veto_recall": 0.99},
+    ]
+    config_file.write_text(yaml.safe_dump({"pipeline": pipeline}), encoding="utf-8")
+    config = detector_config(config_file)
+    assert config["crisis_recall"] == 0.77 and config["veto_recall"] == 0.99
+    defaults = SafetyDetector.get_default_config()
+    assert config["emergency_recall"] == defaults["emergency_recall"] and config["C"] == defaults["C"]
+    assert "name" not in config and "threshold" not in config
 
 
 def test_danger_needs_every_reply_and_calm_needs_none() -> None:
@@ -45,3 +51,11 @@ def test_danger_needs_every_reply_and_calm_needs_none() -> None:
     counts, missed = tally(detector, cases)
     assert counts == {"emergency_and_crisis": [0, 1], "emergency": [1, 1], "calm": [1, 2]}
     assert len(missed) == 2 and "this traffic is killing me" in missed[1]
+
+
+def test_each_safety_group_needs_the_kinds_behind_its_replies() -> None:
+    assert NEEDED_KINDS == {
+        "emergency": {EMERGENCY},
+        "crisis": {CRISIS},
+        "emergency_and_crisis": {EMERGENCY, CRISIS},
+    }
